@@ -1,0 +1,84 @@
+/**
+ * The build cache index: a Spack database (v8) listing every spec in the cache and its
+ * dependencies (build cache format reference §1.6). The same bytes are the `index.spack`
+ * layer of OCI caches.
+ *
+ * @module
+ */
+import { FormatError } from "../errors.ts";
+import { compactJson } from "../spec/json.ts";
+import type { SpecNode } from "../spec/spec.ts";
+
+/** One record of an index: the node, and whether its tarball is in the cache. */
+export interface IndexRecord {
+  node: SpecNode;
+  inBuildcache: boolean;
+}
+
+/**
+ * Builds index.json text from the DAGs of the specs in the cache, as Spack's
+ * `update-index` does: records in insertion order (each spec's dependencies first, depth-first
+ * over its edges in order), `ref_count` = dependents within the index over all edge types,
+ * `in_buildcache` true only for `inCache` hashes. Compact JSON.
+ *
+ * @param roots Root nodes of the specs in the cache, in listing order.
+ * @param pool Every known node by hash (the specs' DAGs).
+ * @param inCache Hashes whose tarballs are in the cache.
+ */
+export function buildIndex(
+  roots: readonly SpecNode[],
+  pool: ReadonlyMap<string, SpecNode>,
+  inCache: ReadonlySet<string>,
+): string {
+  const order = new Map<string, SpecNode>();
+  const add = (node: SpecNode) => {
+    if (order.has(node.hash)) return;
+    for (const e of node.dependencies ?? []) {
+      const d = pool.get(e.hash);
+      if (d) add(d);
+    }
+    order.set(node.hash, node);
+  };
+  roots.forEach(add);
+  const refCount = new Map<string, number>();
+  for (const node of order.values()) {
+    for (const e of node.dependencies ?? []) refCount.set(e.hash, (refCount.get(e.hash) ?? 0) + 1);
+  }
+  const installs: Record<string, unknown> = {};
+  for (const [hash, node] of order) {
+    installs[hash] = {
+      spec: node,
+      ref_count: refCount.get(hash) ?? 0,
+      in_buildcache: inCache.has(hash),
+    };
+  }
+  return compactJson({ database: { version: "8", installs } });
+}
+
+/**
+ * Parses an index (Spack database v6, v7 or v8) into records by DAG hash.
+ *
+ * @throws {FormatError} naming `source` when the text is not a Spack database.
+ */
+export function parseIndex(text: string, source: string): Map<string, IndexRecord> {
+  let doc: { database?: { version?: string; installs?: Record<string, unknown> } };
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new FormatError(source, `malformed index JSON: ${(e as Error).message}`);
+  }
+  const installs = doc?.database?.installs;
+  if (!installs || typeof installs !== "object") {
+    throw new FormatError(source, "not a Spack database (missing database.installs)");
+  }
+  const out = new Map<string, IndexRecord>();
+  for (const [hash, raw] of Object.entries(installs)) {
+    const rec = raw as { spec?: SpecNode; in_buildcache?: boolean };
+    if (!rec?.spec || typeof rec.spec.name !== "string") {
+      throw new FormatError(source, `index record ${hash} has no spec`);
+    }
+    const node = { ...rec.spec, hash: rec.spec.hash ?? hash };
+    out.set(hash, { node, inBuildcache: rec.in_buildcache === true });
+  }
+  return out;
+}

@@ -1,0 +1,103 @@
+/**
+ * Build cache manifests (`*.manifest.json`): a version and a list of blob records, possibly
+ * clearsigned (build cache format reference §1.3, §1.9).
+ *
+ * @module
+ */
+import { FormatError, NotFoundError } from "../errors.ts";
+import { indent0Json } from "../spec/json.ts";
+import { LAYOUT_VERSION } from "./layout.ts";
+
+/** One blob described by a manifest; keys in Spack's order. */
+export interface BlobRecord {
+  /** Size in bytes of the stored blob (compressed size for gzip blobs). */
+  contentLength: number;
+  /** What the blob is (exact media type string). */
+  mediaType: string;
+  /** `"gzip"` or `"none"`: what was applied to produce the stored bytes. */
+  compression: string;
+  /** Hash algorithm, `"sha256"`; also the blob directory name. */
+  checksumAlgorithm: string;
+  /** Hex digest of the stored bytes. */
+  checksum: string;
+}
+
+/** A parsed manifest and whether it came clearsigned. */
+export interface Manifest {
+  /** Layout version (3). */
+  version: number;
+  /** Blob records in file order. */
+  data: BlobRecord[];
+  /** The signed text as stored, when the manifest was clearsigned. */
+  signed?: string;
+}
+
+const BEGIN_SIGNED = "-----BEGIN PGP SIGNED MESSAGE-----";
+const CLEARSIGN =
+  /^-----BEGIN PGP SIGNED MESSAGE-----\s+Hash:\s+\S+\s+(.+)-----BEGIN PGP SIGNATURE-----/ms;
+
+/** The JSON text inside a clearsigned document, as Spack extracts it; plain text is returned as is. */
+export function stripClearsign(text: string, source: string): string {
+  if (!text.startsWith(BEGIN_SIGNED)) return text;
+  const m = CLEARSIGN.exec(text);
+  if (!m) throw new FormatError(source, "malformed clearsigned document");
+  return m[1];
+}
+
+/**
+ * Parses a manifest (plain or clearsigned). Requires `version` 3 and well-formed records.
+ *
+ * @throws {FormatError} naming `source` on malformed JSON, a wrong version or a bad record.
+ */
+export function parseManifest(text: string, source: string): Manifest {
+  const signed = text.startsWith(BEGIN_SIGNED) ? text : undefined;
+  let doc: { version?: unknown; data?: unknown };
+  try {
+    doc = JSON.parse(stripClearsign(text, source));
+  } catch (e) {
+    if (e instanceof FormatError) throw e;
+    throw new FormatError(source, `malformed manifest JSON: ${(e as Error).message}`);
+  }
+  if (doc?.version !== LAYOUT_VERSION) {
+    throw new FormatError(source, `layout version mismatch in manifest: ${doc?.version}`);
+  }
+  if (!Array.isArray(doc.data)) throw new FormatError(source, "manifest without data list");
+  for (const r of doc.data as BlobRecord[]) {
+    if (
+      typeof r?.contentLength !== "number" || typeof r.mediaType !== "string" ||
+      typeof r.compression !== "string" || typeof r.checksumAlgorithm !== "string" ||
+      !/^[0-9a-f]+$/.test(String(r.checksum))
+    ) {
+      throw new FormatError(source, `bad blob record ${JSON.stringify(r)}`);
+    }
+  }
+  return { version: LAYOUT_VERSION, data: doc.data as BlobRecord[], signed };
+}
+
+/** Serialises records as Spack does: indent-0 JSON, no trailing newline. */
+export function serializeManifest(data: readonly BlobRecord[]): string {
+  return indent0Json({
+    version: LAYOUT_VERSION,
+    data: data.map((r) => ({
+      contentLength: r.contentLength,
+      mediaType: r.mediaType,
+      compression: r.compression,
+      checksumAlgorithm: r.checksumAlgorithm,
+      checksum: r.checksum,
+    })),
+  });
+}
+
+/**
+ * The first record with media type `mediaType`. For spec records any
+ * `application/vnd.spack.spec.v*+json` is accepted, so older and newer writers are read.
+ *
+ * @throws {NotFoundError} when the manifest has no such record.
+ */
+export function findRecord(manifest: Manifest, mediaType: string, source: string): BlobRecord {
+  const specLike = /^application\/vnd\.spack\.spec\.v\d+\+json$/;
+  const found = manifest.data.find((r) => r.mediaType === mediaType) ??
+    (specLike.test(mediaType) ? manifest.data.find((r) => specLike.test(r.mediaType)) : undefined);
+  if (!found) throw new NotFoundError(`${mediaType} record in ${source}`);
+  return found;
+}

@@ -1,0 +1,69 @@
+/**
+ * What every build cache ("binary mirror") offers, whatever its backend: a directory, an
+ * HTTP/S3 bucket or (later) an OCI registry.
+ *
+ * @module
+ */
+import type { ConcreteSpec, SpecNode } from "../spec/spec.ts";
+
+/** The package tarball of a cache entry and how to check it. */
+export interface TarballRef {
+  /** `sha256:<hex>` of the stored (gzip) bytes. */
+  digest: string;
+  /** Stored size in bytes, when known. */
+  size?: number;
+}
+
+/** One spec in a cache, as read from its manifest (layout v3) or spec file (layout v2). */
+export interface CacheEntry {
+  /** The spec with its whole DAG, as the cache recorded it. */
+  spec: ConcreteSpec;
+  /** Build cache layout of the entry: 3, or 2 for legacy mirrors. */
+  layout: 2 | 3;
+  /** The package tarball. */
+  tarball: TarballRef;
+  /** The clearsigned manifest or spec file text, when the entry is signed. */
+  signedText?: string;
+  /** URL of the manifest or spec file, for messages. */
+  source: string;
+}
+
+/** A package tarball ready to publish: a local gzip file and its digests. */
+export interface PushedTarball {
+  /** Local path of the gzip tarball; the mirror may move it. */
+  path: string;
+  /** Hex SHA-256 of the gzip bytes. */
+  sha256: string;
+  /** Size of the gzip bytes. */
+  size: number;
+  /** Hex SHA-256 of the uncompressed tar (OCI diff_id). */
+  diffId: string;
+}
+
+/** A build cache. Readers never modify it; writers publish blobs before manifests. */
+export interface Mirror {
+  /** The mirror URL, without credentials. */
+  readonly url: string;
+  /** Whether pushing is possible. */
+  readonly writable: boolean;
+  /**
+   * Every spec the cache holds: from the index when there is one, else from the spec manifests
+   * (and legacy v2 spec files). Each entry carries its DAG.
+   */
+  listSpecs(): Promise<ConcreteSpec[]>;
+  /** The entry of `spec` (matched by its root DAG hash), or `undefined` when the cache lacks it. */
+  getEntry(spec: ConcreteSpec): Promise<CacheEntry | undefined>;
+  /** A stream of the entry's tarball, checked against its digest while it streams. */
+  openTarball(entry: CacheEntry): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * A stream of the blob `digest` (`sha256:<hex>`), checked while it streams: a mismatch errors
+   * the stream with `DigestMismatchError`.
+   */
+  fetchBlob(digest: string): Promise<ReadableStream<Uint8Array>>;
+  /** True when the cache holds a complete entry for `node` (manifest and blobs). */
+  hasSpec(node: SpecNode): Promise<boolean>;
+  /** Publishes a spec: tarball blob, spec blob, then its manifest last. */
+  pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<void>;
+  /** Rebuilds the index from what the cache holds; returns the number of specs indexed. */
+  updateIndex(): Promise<number>;
+}

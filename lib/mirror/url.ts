@@ -1,0 +1,289 @@
+/**
+ * A build cache in Spack's URL layout (v3, plus legacy v2 for reading) over any
+ * {@link ObjectStore}: a directory, an HTTP server, an S3 bucket.
+ *
+ * @module
+ */
+import { FormatError, UsageError } from "../errors.ts";
+import {
+  blobKey,
+  INDEX_MANIFEST_KEY,
+  LAYOUT_JSON,
+  LAYOUT_JSON_KEY,
+  MEDIA_INDEX,
+  MEDIA_SPEC,
+  MEDIA_TARBALL,
+  SPEC_MANIFEST_DIR,
+  SPEC_MANIFEST_SUFFIX,
+  specManifestKey,
+} from "../buildcache/layout.ts";
+import {
+  type BlobRecord,
+  findRecord,
+  parseManifest,
+  serializeManifest,
+  stripClearsign,
+} from "../buildcache/manifest.ts";
+import { buildIndex, parseIndex } from "../buildcache/index.ts";
+import { parseSpecBlob, specBlobJson } from "../buildcache/spec_blob.ts";
+import { V2_INDEX_KEY, v2SpecFileKeys, v2TarballKey } from "../buildcache/v2.ts";
+import { type ConcreteSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
+import { sha256Hex, verifySha256 } from "../stream/digest.ts";
+import { gzipBytes, maybeGunzip } from "../stream/gzip.ts";
+import { readAll, streamOf } from "../stream/io.ts";
+import type { ObjectStore } from "../storage/types.ts";
+import type { CacheEntry, Mirror, PushedTarball } from "./types.ts";
+
+/** Options of {@link UrlMirror}. */
+export interface UrlMirrorOptions {
+  /** Called with non-fatal problems (an unreadable entry skipped while indexing). */
+  onWarning?: (message: string) => void;
+}
+
+/** {@link Mirror} in Spack's URL layout v3 (read and write) and v2 (read only). */
+export class UrlMirror implements Mirror {
+  readonly #store: ObjectStore;
+  readonly #warn: (message: string) => void;
+
+  /** Wraps `store`. */
+  constructor(store: ObjectStore, options: UrlMirrorOptions = {}) {
+    this.#store = store;
+    this.#warn = options.onWarning ?? (() => {});
+  }
+
+  /** See {@link Mirror.url}. */
+  get url(): string {
+    return this.#store.url;
+  }
+
+  /** See {@link Mirror.writable}. */
+  get writable(): boolean {
+    return this.#store.writable;
+  }
+
+  #where(key: string): string {
+    return `${this.url.replace(/\/$/, "")}/${key}`;
+  }
+
+  async #readText(key: string): Promise<string | undefined> {
+    const stream = await this.#store.get(key);
+    return stream ? new TextDecoder().decode(await readAll(stream)) : undefined;
+  }
+
+  async #readBlob(record: BlobRecord): Promise<Uint8Array> {
+    return await readAll(await this.fetchBlob(`${record.checksumAlgorithm}:${record.checksum}`));
+  }
+
+  /** See {@link Mirror.fetchBlob}. */
+  async fetchBlob(digest: string): Promise<ReadableStream<Uint8Array>> {
+    const [algorithm, hex] = digest.includes(":") ? digest.split(":", 2) : ["sha256", digest];
+    if (algorithm !== "sha256" || !/^[0-9a-f]{64}$/.test(hex)) {
+      throw new UsageError(`unsupported blob digest: ${digest}`);
+    }
+    return await this.#openVerified(blobKey(algorithm, hex), hex);
+  }
+
+  async #openVerified(key: string, sha256: string): Promise<ReadableStream<Uint8Array>> {
+    const stream = await this.#store.get(key);
+    if (!stream) throw new FormatError(this.#where(key), "blob is missing from the cache");
+    return stream.pipeThrough(verifySha256(sha256, this.#where(key)));
+  }
+
+  /** See {@link Mirror.listSpecs}. */
+  async listSpecs(): Promise<ConcreteSpec[]> {
+    const found = new Map<string, ConcreteSpec>();
+    for (const spec of [...await this.#listV3(), ...await this.#listV2()]) {
+      if (!found.has(spec.node.hash)) found.set(spec.node.hash, spec);
+    }
+    return [...found.values()];
+  }
+
+  async #listV3(): Promise<ConcreteSpec[]> {
+    const text = await this.#readText(INDEX_MANIFEST_KEY);
+    if (text !== undefined) {
+      const manifest = parseManifest(text, this.#where(INDEX_MANIFEST_KEY));
+      const record = findRecord(manifest, MEDIA_INDEX, this.#where(INDEX_MANIFEST_KEY));
+      const blob = await this.#readBlob(record);
+      return fromIndex(
+        new TextDecoder().decode(blob),
+        this.#where(blobKey("sha256", record.checksum)),
+      );
+    }
+    return (await this.#scanV3()).map((e) => e.spec);
+  }
+
+  async #scanV3(): Promise<CacheEntry[]> {
+    const keys: string[] = [];
+    for await (const key of this.#store.list(SPEC_MANIFEST_DIR)) {
+      if (key.endsWith(SPEC_MANIFEST_SUFFIX)) keys.push(key);
+    }
+    const entries: CacheEntry[] = [];
+    for (const key of keys.sort()) {
+      try {
+        entries.push(await this.#readV3Entry(key));
+      } catch (e) {
+        this.#warn(`unable to read spec manifest ${this.#where(key)}: ${(e as Error).message}`);
+      }
+    }
+    return entries;
+  }
+
+  async #readV3Entry(key: string): Promise<CacheEntry> {
+    const source = this.#where(key);
+    const text = await this.#readText(key);
+    if (text === undefined) throw new FormatError(source, "spec manifest is missing");
+    const manifest = parseManifest(text, source);
+    const tarball = findRecord(manifest, MEDIA_TARBALL, source);
+    const specRecord = findRecord(manifest, MEDIA_SPEC, source);
+    const specText = new TextDecoder().decode(maybeGunzip(await this.#readBlob(specRecord)));
+    return {
+      spec: parseSpecBlob(specText, this.#where(blobKey("sha256", specRecord.checksum))),
+      layout: 3,
+      tarball: { digest: `sha256:${tarball.checksum}`, size: tarball.contentLength },
+      signedText: manifest.signed,
+      source,
+    };
+  }
+
+  async #listV2(): Promise<ConcreteSpec[]> {
+    const text = await this.#readText(V2_INDEX_KEY);
+    if (text !== undefined) return fromIndex(text, this.#where(V2_INDEX_KEY));
+    const specs: ConcreteSpec[] = [];
+    for await (const key of this.#store.list("build_cache")) {
+      if (!/\.spec\.json(\.sig)?$/.test(key) || key.slice("build_cache/".length).includes("/")) {
+        continue;
+      }
+      try {
+        specs.push(parseSpecBlob((await this.#readText(key))!, this.#where(key)));
+      } catch (e) {
+        this.#warn(`unable to read spec file ${this.#where(key)}: ${(e as Error).message}`);
+      }
+    }
+    return specs;
+  }
+
+  /** See {@link Mirror.getEntry}. */
+  async getEntry(spec: ConcreteSpec): Promise<CacheEntry | undefined> {
+    const key = specManifestKey(spec.node);
+    if (await this.#store.exists(key)) return await this.#readV3Entry(key);
+    return await this.#readV2Entry(spec);
+  }
+
+  async #readV2Entry(wanted: ConcreteSpec): Promise<CacheEntry | undefined> {
+    for (const key of v2SpecFileKeys(wanted.node, wanted.nodes)) {
+      const text = await this.#readText(key);
+      if (text === undefined) continue;
+      const source = this.#where(key);
+      const spec = parseSpecBlob(text, source);
+      const doc = JSON.parse(stripClearsign(text, source)) as Record<string, unknown>;
+      const checksum = doc.binary_cache_checksum as
+        | { hash_algorithm?: string; hash?: string }
+        | undefined;
+      if (checksum?.hash_algorithm !== "sha256" || typeof checksum.hash !== "string") {
+        throw new FormatError(source, "spec file has no sha256 binary_cache_checksum");
+      }
+      return {
+        spec,
+        layout: 2,
+        tarball: { digest: `sha256:${checksum.hash}` },
+        signedText: text === stripClearsign(text, source) ? undefined : text,
+        source,
+      };
+    }
+    return undefined;
+  }
+
+  /** See {@link Mirror.openTarball}. */
+  async openTarball(entry: CacheEntry): Promise<ReadableStream<Uint8Array>> {
+    if (entry.layout === 3) return await this.fetchBlob(entry.tarball.digest);
+    const key = v2TarballKey(entry.spec);
+    return await this.#openVerified(key, entry.tarball.digest.slice("sha256:".length));
+  }
+
+  /** See {@link Mirror.hasSpec}. */
+  async hasSpec(node: SpecNode): Promise<boolean> {
+    const key = specManifestKey(node);
+    const text = await this.#readText(key);
+    if (text === undefined) return false;
+    try {
+      const manifest = parseManifest(text, this.#where(key));
+      for (const r of manifest.data) {
+        if (!await this.#store.exists(blobKey(r.checksumAlgorithm, r.checksum))) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** See {@link Mirror.pushSpec}. */
+  async pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<void> {
+    this.#requireWritable();
+    const tarRecord: BlobRecord = {
+      contentLength: tarball.size,
+      mediaType: MEDIA_TARBALL,
+      compression: "gzip",
+      checksumAlgorithm: "sha256",
+      checksum: tarball.sha256,
+    };
+    await this.#store.putFile(blobKey("sha256", tarball.sha256), tarball.path);
+    const specBlob = gzipBytes(specBlobJson(spec));
+    const specRecord: BlobRecord = {
+      contentLength: specBlob.byteLength,
+      mediaType: MEDIA_SPEC,
+      compression: "gzip",
+      checksumAlgorithm: "sha256",
+      checksum: sha256Hex(specBlob),
+    };
+    await this.#putBlob(specRecord, specBlob);
+    // The manifest goes last: a visible manifest implies its blobs exist.
+    await this.#store.put(
+      specManifestKey(spec.node),
+      streamOf(serializeManifest([tarRecord, specRecord])),
+    );
+    await this.#ensureLayoutJson();
+  }
+
+  async #putBlob(record: BlobRecord, bytes: Uint8Array): Promise<void> {
+    const key = blobKey(record.checksumAlgorithm, record.checksum);
+    if (!await this.#store.exists(key)) await this.#store.put(key, streamOf(bytes));
+  }
+
+  async #ensureLayoutJson(): Promise<void> {
+    if (!await this.#store.exists(LAYOUT_JSON_KEY)) {
+      await this.#store.put(LAYOUT_JSON_KEY, streamOf(LAYOUT_JSON));
+    }
+  }
+
+  #requireWritable(): void {
+    if (!this.writable) throw new UsageError(`mirror ${this.url} is read-only`);
+  }
+
+  /** See {@link Mirror.updateIndex}. */
+  async updateIndex(): Promise<number> {
+    this.#requireWritable();
+    const entries = await this.#scanV3();
+    const pool = new Map<string, SpecNode>();
+    for (const e of entries) for (const [h, n] of e.spec.nodes) if (!pool.has(h)) pool.set(h, n);
+    const roots = entries.map((e) => e.spec.node);
+    const text = buildIndex(roots, pool, new Set(roots.map((n) => n.hash)));
+    const bytes = new TextEncoder().encode(text);
+    const record: BlobRecord = {
+      contentLength: bytes.byteLength,
+      mediaType: MEDIA_INDEX,
+      compression: "none",
+      checksumAlgorithm: "sha256",
+      checksum: sha256Hex(bytes),
+    };
+    await this.#putBlob(record, bytes);
+    await this.#store.put(INDEX_MANIFEST_KEY, streamOf(serializeManifest([record])));
+    await this.#ensureLayoutJson();
+    return roots.length;
+  }
+}
+
+function fromIndex(text: string, source: string): ConcreteSpec[] {
+  const records = parseIndex(text, source);
+  const pool = new Map([...records].map(([h, r]) => [h, r.node]));
+  return [...records].filter(([, r]) => r.inBuildcache).map(([h]) => specFromNodes(h, pool));
+}

@@ -1,0 +1,41 @@
+/**
+ * The DAG hash of a concrete spec node (Spack `spec_hash`, spec format v5).
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { compactJson } from "./json.ts";
+
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/** Lower-case RFC 4648 base32 without padding. */
+export function base32(bytes: Uint8Array): string {
+  let out = "";
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return out;
+}
+
+/**
+ * DAG hash of a spec node: base32 of SHA-1 over the compact, ASCII-escaped JSON of the node dict
+ * without its own `hash` key (Spack build cache format reference §3.3). 32 characters `[a-z2-7]`.
+ *
+ * Only for specs Spackle creates: a hash stored in a spec file is authoritative and is never
+ * recomputed, since Spack versions serialise the same node differently.
+ *
+ * @param node A node dict in Spack's serialisation order; a `hash` key, if present, is ignored.
+ */
+export function dagHash(node: Record<string, unknown>): string {
+  const { hash: _ignored, ...rest } = node;
+  const digest = createHash("sha1").update(compactJson(rest), "utf8").digest();
+  return base32(new Uint8Array(digest));
+}

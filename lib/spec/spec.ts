@@ -1,0 +1,194 @@
+/**
+ * Concrete specs as Spack serialises them (spec.json, format versions 1 to 5) and the
+ * dependency graph operations Spackle needs: closure, link/run traversal, formatting.
+ *
+ * Hashes stored in spec files are authoritative and are carried through untouched
+ * (build cache format reference §3.3).
+ *
+ * @module
+ */
+import { FormatError } from "../errors.ts";
+
+/** Dependency types of an edge, in Spack's order. */
+export type DepType = "build" | "link" | "run" | "test";
+
+/** One edge of a spec node: `{name, hash, parameters: {deptypes, virtuals}}` (spec format v4/v5). */
+export interface SpecEdge {
+  name: string;
+  hash: string;
+  parameters: { deptypes: DepType[]; virtuals: string[]; direct?: boolean };
+}
+
+/** The architecture triple of a node; `target` is a name or an archspec object with `name`. */
+export interface SpecArch {
+  platform: string;
+  platform_os: string;
+  target: string | { name: string; [key: string]: unknown };
+}
+
+/**
+ * One concrete node as stored in spec.json format v5 (also the record form of index.json).
+ * Unknown keys are kept, so a node re-serialises to the same bytes.
+ */
+export interface SpecNode {
+  name: string;
+  version?: string;
+  arch?: SpecArch;
+  namespace?: string;
+  parameters?: Record<string, unknown>;
+  external?: { path: string | null; module: unknown; extra_attributes: unknown };
+  package_hash?: string;
+  dependencies?: SpecEdge[];
+  annotations?: Record<string, unknown>;
+  hash: string;
+  [key: string]: unknown;
+}
+
+/** A spec file: `{"spec": {"_meta": {"version": N}, "nodes": [...]}}` plus build cache keys. */
+export interface SpecFile {
+  spec: { _meta: { version: number }; nodes: SpecNode[] };
+  [key: string]: unknown;
+}
+
+/** A concrete spec: its root node and every node of its DAG by DAG hash. */
+export interface ConcreteSpec {
+  /** The root node. */
+  readonly node: SpecNode;
+  /** Every node of the DAG (root included) by DAG hash. */
+  readonly nodes: ReadonlyMap<string, SpecNode>;
+}
+
+/**
+ * Parses a spec file (already JSON-decoded) into a {@link ConcreteSpec}. Accepts spec format
+ * v4 and v5 (node lists with edge `parameters`) and v2/v3 (edges with `type` lists), and
+ * normalises old edges to the v5 shape in memory.
+ *
+ * @throws {FormatError} naming `source` when the document is not a spec file.
+ */
+export function parseSpecFile(doc: unknown, source: string): ConcreteSpec {
+  const spec = (doc as { spec?: unknown })?.spec as SpecFile["spec"] | undefined;
+  if (!spec || !Array.isArray(spec.nodes) || spec.nodes.length === 0) {
+    throw new FormatError(source, "not a spec file (expected spec.nodes)");
+  }
+  const nodes = new Map<string, SpecNode>();
+  for (const raw of spec.nodes) nodes.set(checkNode(raw, source).hash, raw);
+  return { node: spec.nodes[0], nodes };
+}
+
+function checkNode(raw: SpecNode, source: string): SpecNode {
+  if (typeof raw?.name !== "string" || typeof raw.hash !== "string") {
+    throw new FormatError(source, "spec node without name or hash");
+  }
+  if (raw.dependencies !== undefined) {
+    if (!Array.isArray(raw.dependencies)) {
+      throw new FormatError(source, `dependencies of ${raw.name} are not a list`);
+    }
+    raw.dependencies = raw.dependencies.map((edge) => {
+      const old = edge as unknown as { name: string; hash: string; type?: DepType[] };
+      if (edge.parameters) return edge;
+      return {
+        name: old.name,
+        hash: old.hash,
+        parameters: { deptypes: old.type ?? [], virtuals: [] },
+      };
+    });
+  }
+  return raw;
+}
+
+/** Builds a {@link ConcreteSpec} rooted at `hash` from a pool of nodes (e.g. an index). */
+export function specFromNodes(hash: string, pool: ReadonlyMap<string, SpecNode>): ConcreteSpec {
+  const root = pool.get(hash);
+  if (!root) throw new FormatError("index", `no node with hash ${hash}`);
+  const nodes = new Map<string, SpecNode>();
+  const stack = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (nodes.has(n.hash)) continue;
+    nodes.set(n.hash, n);
+    for (const e of n.dependencies ?? []) {
+      const d = pool.get(e.hash);
+      if (d) stack.push(d);
+    }
+  }
+  return { node: root, nodes };
+}
+
+/** The spec file document for `spec`: root first, then a pre-order walk over all edges. */
+export function toSpecFile(spec: ConcreteSpec): SpecFile {
+  const order: SpecNode[] = [];
+  const seen = new Set<string>();
+  const visit = (n: SpecNode) => {
+    if (seen.has(n.hash)) return;
+    seen.add(n.hash);
+    order.push(n);
+    for (const e of n.dependencies ?? []) {
+      const d = spec.nodes.get(e.hash);
+      if (d) visit(d);
+    }
+  };
+  visit(spec.node);
+  return { spec: { _meta: { version: 5 }, nodes: order } };
+}
+
+/** True for nodes Spack never pushes or relocates (`external` set). */
+export function isExternal(node: SpecNode): boolean {
+  return node.external !== undefined && node.external !== null;
+}
+
+/** Edges of `node` whose deptypes intersect `types`. */
+export function edgesOf(node: SpecNode, types: readonly DepType[]): SpecEdge[] {
+  return (node.dependencies ?? []).filter((e) =>
+    e.parameters.deptypes.some((t) => types.includes(t))
+  );
+}
+
+/**
+ * Nodes reachable from the root over `types` edges, breadth-first, root first, each once.
+ * Missing nodes (not in the DAG) are skipped.
+ */
+export function traverse(spec: ConcreteSpec, types: readonly DepType[]): SpecNode[] {
+  const out: SpecNode[] = [];
+  const seen = new Set<string>([spec.node.hash]);
+  const queue = [spec.node];
+  while (queue.length) {
+    const n = queue.shift()!;
+    out.push(n);
+    for (const e of edgesOf(n, types)) {
+      const d = spec.nodes.get(e.hash);
+      if (d && !seen.has(d.hash)) {
+        seen.add(d.hash);
+        queue.push(d);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Spack's `specs_to_relocate`: the root, its transitive link dependencies breadth-first, then the
+ * root's direct run dependencies; externals removed (relocation reference §1.2).
+ */
+export function specsToRelocate(spec: ConcreteSpec): SpecNode[] {
+  const out = traverse(spec, ["link"]);
+  const seen = new Set(out.map((n) => n.hash));
+  for (const e of edgesOf(spec.node, ["run"])) {
+    const d = spec.nodes.get(e.hash);
+    if (d && !seen.has(d.hash)) {
+      seen.add(d.hash);
+      out.push(d);
+    }
+  }
+  return out.filter((n) => !isExternal(n));
+}
+
+/** The target name of a node (`x86_64`, `aarch64`, `zen2`, …), or `""` without arch. */
+export function targetName(node: SpecNode): string {
+  const t = node.arch?.target;
+  return typeof t === "string" ? t : t?.name ?? "";
+}
+
+/** Short human form used in messages and progress: `name@version/hash7`. */
+export function shortSpec(node: SpecNode): string {
+  return `${node.name}@${node.version ?? "?"}/${node.hash.slice(0, 7)}`;
+}

@@ -1,0 +1,28 @@
+/**
+ * The object store under a URL-layout build cache: keys are `/`-separated paths relative to
+ * the mirror root (`v3/manifests/…`, `blobs/sha256/…`). Filesystem, HTTP and S3 backends
+ * implement it; the build cache layout sits on top.
+ *
+ * @module
+ */
+
+/** Key-value access to the objects of one mirror. */
+export interface ObjectStore {
+  /** The mirror root as a URL, e.g. `file:///srv/cache`. Never contains credentials. */
+  readonly url: string;
+  /** Whether `put` and `delete` are supported. */
+  readonly writable: boolean;
+  /** The object's bytes, or `undefined` when there is no such key. */
+  get(key: string): Promise<ReadableStream<Uint8Array> | undefined>;
+  /** Whether the key exists. */
+  exists(key: string): Promise<boolean>;
+  /**
+   * Stores an object atomically: readers see the old object or the whole new one, never a part.
+   * A stream that errors leaves nothing behind.
+   */
+  put(key: string, body: ReadableStream<Uint8Array>): Promise<void>;
+  /** Moves a local file into the store as `key` (rename when possible, else streamed copy). */
+  putFile(key: string, path: string): Promise<void>;
+  /** Every key under `prefix` (recursive), in no particular order. */
+  list(prefix: string): AsyncIterable<string>;
+}
