@@ -1,0 +1,152 @@
+/**
+ * The `spackle` command line: parses arguments, calls the library, renders its progress
+ * events. No logic of its own beyond that.
+ *
+ * @module
+ */
+import { Command, InvalidArgumentError } from "commander";
+import { SpackleError, UsageError } from "../errors.ts";
+import { installSpecs } from "../install/install.ts";
+import { openMirror } from "../mirror/open.ts";
+import { pushSpecs } from "../push/push.ts";
+import { selectSpecs } from "../spec/select.ts";
+import { targetName } from "../spec/spec.ts";
+import { openStore } from "../store/mod.ts";
+import { ProgressRenderer } from "./progress.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+/** Builds the `spackle` program (commander). `render` receives progress events. */
+export function buildProgram(render: ProgressRenderer): Command {
+  const program = new Command("spackle")
+    .description("Spack binary build caches without Spack: push, list, install with relocation")
+    .version(denoJson.version)
+    .showHelpAfterError();
+
+  program.command("push")
+    .description("push installed specs (and their installed dependencies) to a build cache")
+    .argument("<mirror>", "build cache URL or directory")
+    .argument("[specs...]", "name, name@version or /hashprefix; none means every installed spec")
+    .requiredOption("--store <root>", "Spack install tree to push from")
+    .option("-f, --force", "overwrite specs already in the build cache")
+    .option("--update-index, --rebuild-index", "regenerate the build cache index afterwards")
+    .option("-u, --unsigned", "push unsigned specs (the only mode this version writes)")
+    .option("-j, --jobs <n>", "specs to process concurrently", positiveInt, 2)
+    .action(async (mirrorUrl: string, selectors: string[], opts) => {
+      const store = await openStore(opts.store);
+      const mirror = await openMirror(mirrorUrl, { onWarning: warn(render) });
+      const specs = selectors.length
+        ? selectSpecs(store.specs, selectors, opts.store)
+        : store.specs;
+      const result = await pushSpecs(mirror, store, specs, {
+        force: opts.force,
+        updateIndex: opts.updateIndex,
+        jobs: opts.jobs,
+        onProgress: render.onProgress,
+      });
+      render.done();
+      if (result.pushed.length === 0 && result.skipped.length > 0) {
+        render.line("All specs are already in the buildcache. Use --force to overwrite them.");
+      }
+    });
+
+  program.command("list")
+    .description("list the specs in a build cache")
+    .argument("<mirror>", "build cache URL or directory")
+    .option("--json", "print JSON")
+    .action(async (mirrorUrl: string, opts) => {
+      const mirror = await openMirror(mirrorUrl, { onWarning: warn(render) });
+      const specs = (await mirror.listSpecs()).map((s) => s.node)
+        .sort((a, b) => a.name.localeCompare(b.name) || a.hash.localeCompare(b.hash));
+      if (opts.json) {
+        const rows = specs.map((n) => ({
+          name: n.name,
+          version: n.version,
+          hash: n.hash,
+          platform: n.arch?.platform,
+          os: n.arch?.platform_os,
+          target: targetName(n),
+        }));
+        console.log(JSON.stringify(rows, null, 2));
+        return;
+      }
+      const groups = Map.groupBy(
+        specs,
+        (n) => `${n.arch?.platform}-${n.arch?.platform_os}-${targetName(n)}`,
+      );
+      for (const [arch, nodes] of groups) {
+        console.log(`-- ${arch} ${"-".repeat(Math.max(3, 60 - arch.length))}`);
+        for (const n of nodes) console.log(`${n.hash.slice(0, 7)} ${n.name}@${n.version}`);
+      }
+      render.line(`${specs.length} cached build${specs.length === 1 ? "" : "s"}.`);
+    });
+
+  program.command("update-index")
+    .alias("rebuild-index")
+    .description("regenerate the index of a build cache from its spec manifests")
+    .argument("<mirror>", "build cache URL or directory")
+    .action(async (mirrorUrl: string) => {
+      const mirror = await openMirror(mirrorUrl, { onWarning: warn(render) });
+      const n = await mirror.updateIndex();
+      render.line(`Indexed ${n} spec${n === 1 ? "" : "s"} in ${mirror.url}`);
+    });
+
+  program.command("install")
+    .description("install specs and their link/run dependencies from a build cache, relocated")
+    .argument("<mirror>", "build cache URL or directory")
+    .argument("<specs...>", "name, name@version or /hashprefix")
+    .requiredOption("--root <dir>", "install root")
+    .option(
+      "--padded-length <n>",
+      "pad the install root to N characters, as Spack's padded_length",
+      positiveInt,
+    )
+    .option("--no-check-signature", "install unsigned or unverifiable specs")
+    .action(async (mirrorUrl: string, selectors: string[], opts) => {
+      const mirror = await openMirror(mirrorUrl, { onWarning: warn(render) });
+      const specs = selectSpecs(await mirror.listSpecs(), selectors, mirror.url);
+      const result = await installSpecs(mirror, specs, {
+        root: opts.root,
+        paddedLength: opts.paddedLength,
+        checkSignature: opts.checkSignature,
+        onProgress: render.onProgress,
+      });
+      render.done();
+      for (const [, prefix] of result.installed) console.log(prefix);
+    });
+
+  return program;
+}
+
+function warn(render: ProgressRenderer): (message: string) => void {
+  return (message) => render.line(`warning: ${message}`);
+}
+
+/**
+ * Runs the CLI with `args` (without the program name); returns the process exit code:
+ * 0 success, 1 a failed operation, 2 bad usage.
+ */
+export async function main(args: string[]): Promise<number> {
+  const render = new ProgressRenderer();
+  const program = buildProgram(render).exitOverride();
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return 0;
+  } catch (e) {
+    render.done();
+    const code = (e as { code?: string }).code;
+    if (typeof code === "string" && code.startsWith("commander.")) {
+      return code === "commander.helpDisplayed" || code === "commander.version" ? 0 : 2;
+    }
+    if (e instanceof SpackleError) {
+      render.line(`error: ${e.message}`);
+      return e instanceof UsageError ? 2 : 1;
+    }
+    throw e;
+  }
+}

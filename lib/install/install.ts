@@ -1,0 +1,213 @@
+/**
+ * Installing specs from a build cache into an install root: resolve the link/run closure,
+ * download and verify, extract safely beside the final prefix, relocate, move into place, and
+ * record the install in the install tree's database as Spack does.
+ *
+ * Stages: mirror → verify → gunzip → untar → relocate → disk. A failure leaves no prefix and
+ * nothing half-written.
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import { parseBuildInfo } from "../buildcache/buildinfo.ts";
+import { InstallError, NotFoundError, RelocationError, SpackleError } from "../errors.ts";
+import { countBytes, type ProgressListener } from "../events.ts";
+import type { CacheEntry, Mirror } from "../mirror/types.ts";
+import { filterShebangsInPrefix, installSbang } from "../relocate/sbang.ts";
+import {
+  type ConcreteSpec,
+  isExternal,
+  shortSpec,
+  specFromNodes,
+  type SpecNode,
+  traverse,
+} from "../spec/spec.ts";
+import { gunzipStream } from "../stream/gzip.ts";
+import { exists } from "../stream/io.ts";
+import { addInstalled, paddedRoot, relativePrefix } from "../store/mod.ts";
+import { extractPackageTarball } from "../tar/mod.ts";
+import { buildPrefixMap, type InstallLayout } from "./prefix_map.ts";
+import { relocatePrefix } from "./relocate_prefix.ts";
+
+/** Options of {@link installSpecs}. */
+export interface InstallOptions {
+  /** The install root (unpadded), e.g. `/opt/software`. */
+  root: string;
+  /** Pad the root to this many characters as Spack's `padded_length` does. */
+  paddedLength?: number;
+  /**
+   * Require signed entries (default true, as Spack). Signature verification is not available in
+   * this version, so installs need `checkSignature: false`.
+   */
+  checkSignature?: boolean;
+  /** Receives progress events. */
+  onProgress?: ProgressListener;
+}
+
+/** What an install did. */
+export interface InstallResult {
+  /** Prefixes installed now, by DAG hash. */
+  installed: Map<string, string>;
+  /** Prefixes that were already there, by DAG hash. */
+  skipped: Map<string, string>;
+}
+
+/**
+ * Installs `specs` and their link/run dependencies (dependencies first) from `mirror` into
+ * `options.root`, laid out with Spack's default projection
+ * `{platform}-{target}/{name}-{version}-{hash}`.
+ *
+ * @example
+ * ```ts
+ * import { installSpecs, openMirror } from "@spackle/spackle";
+ * const mirror = await openMirror("./cache");
+ * const [zlib] = (await mirror.listSpecs()).filter((s) => s.node.name === "zlib");
+ * await installSpecs(mirror, [zlib], { root: "/opt/sw", checkSignature: false });
+ * ```
+ *
+ * @throws {NotFoundError} when a needed dependency is not in the cache.
+ * @throws {InstallError} naming the spec, when download, verification, extraction or relocation
+ * fails; that spec's prefix is not created.
+ */
+export async function installSpecs(
+  mirror: Mirror,
+  specs: readonly ConcreteSpec[],
+  options: InstallOptions,
+): Promise<InstallResult> {
+  const unpaddedRoot = options.root.replace(/\/+$/, "");
+  const storeRoot = options.paddedLength
+    ? paddedRoot(unpaddedRoot, options.paddedLength)
+    : unpaddedRoot;
+  const layout: InstallLayout = {
+    storeRoot,
+    unpaddedRoot,
+    prefixOf: (node: SpecNode) => `${storeRoot}/${relativePrefix(node)}`,
+  };
+  const order = installOrder(specs);
+  const explicit = new Set(specs.map((s) => s.node.hash));
+  const result: InstallResult = { installed: new Map(), skipped: new Map() };
+  let index = 0;
+  for (const spec of order) {
+    index++;
+    const name = shortSpec(spec.node);
+    const prefix = layout.prefixOf(spec.node);
+    const event = {
+      kind: "spec",
+      action: "install",
+      spec: name,
+      index,
+      total: order.length,
+    } as const;
+    if (await exists(prefix)) {
+      result.skipped.set(spec.node.hash, prefix);
+      options.onProgress?.({ ...event, state: "skipped" });
+      await addInstalled(storeRoot, [spec], explicit);
+      continue;
+    }
+    options.onProgress?.({ ...event, state: "start" });
+    const started = performance.now();
+    try {
+      const entry = await mirror.getEntry(spec);
+      if (!entry) throw new NotFoundError(`${name} in ${mirror.url}`);
+      checkSignature(entry, options.checkSignature ?? true, name);
+      const bytes = await installOne(mirror, entry, spec, prefix, layout, options.onProgress);
+      await addInstalled(storeRoot, [spec], explicit);
+      result.installed.set(spec.node.hash, prefix);
+      options.onProgress?.({
+        ...event,
+        state: "done",
+        bytes,
+        seconds: (performance.now() - started) / 1000,
+      });
+    } catch (e) {
+      const error = e instanceof NotFoundError
+        ? e
+        : new InstallError(name, (e as Error).message, { cause: e });
+      options.onProgress?.({ ...event, state: "failed", error });
+      throw error;
+    }
+  }
+  return result;
+}
+
+/** Specs plus their link/run closure, externals dropped, dependencies before dependents. */
+function installOrder(specs: readonly ConcreteSpec[]): ConcreteSpec[] {
+  const out = new Map<string, ConcreteSpec>();
+  const visit = (spec: ConcreteSpec, path: Set<string>) => {
+    if (out.has(spec.node.hash) || path.has(spec.node.hash)) return;
+    path.add(spec.node.hash);
+    for (const dep of traverse(spec, ["link", "run"]).slice(1)) {
+      if (!isExternal(dep)) visit(specFromNodes(dep.hash, spec.nodes), path);
+    }
+    out.set(spec.node.hash, spec);
+  };
+  for (const spec of specs) visit(spec, new Set());
+  return [...out.values()];
+}
+
+function checkSignature(entry: CacheEntry, required: boolean, name: string): void {
+  if (!required) return;
+  if (!entry.signedText) {
+    throw new InstallError(
+      name,
+      `required signature was not found on ${entry.source} (pass --no-check-signature to install unsigned specs)`,
+    );
+  }
+  throw new InstallError(
+    name,
+    `${entry.source} is signed, but signature verification is not available in this version (pass --no-check-signature)`,
+  );
+}
+
+async function installOne(
+  mirror: Mirror,
+  entry: CacheEntry,
+  spec: ConcreteSpec,
+  prefix: string,
+  layout: InstallLayout,
+  onProgress: ProgressListener | undefined,
+): Promise<number> {
+  await Deno.mkdir(dirname(prefix), { recursive: true });
+  const staging = `${prefix}.spackle-${crypto.randomUUID().slice(0, 8)}`;
+  const name = shortSpec(spec.node);
+  let bytes = 0;
+  try {
+    const tarball = (await mirror.openTarball(entry))
+      .pipeThrough(countBytes(name, (e) => {
+        if (e.kind === "bytes") bytes = e.bytes;
+        onProgress?.(e);
+      }, entry.tarball.size))
+      .pipeThrough(gunzipStream());
+    const extracted = await extractPackageTarball(tarball, staging, { source: entry.source });
+    const info = parseBuildInfo(
+      extracted.buildinfo,
+      `${entry.source} (.spack/binary_distribution)`,
+    );
+    const map = buildPrefixMap(
+      info,
+      entry.spec.node.hash === spec.node.hash ? entry.spec : spec,
+      layout,
+    );
+    try {
+      await relocatePrefix(staging, info, map, entry.source);
+    } catch (e) {
+      if (e instanceof RelocationError && /longer/.test(e.message)) {
+        throw new InstallError(
+          name,
+          `${e.message} The install root ${layout.storeRoot} is too long for this build; use a shorter root.`,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+    const sbang = `${layout.unpaddedRoot}/bin/sbang`;
+    await installSbang(layout.unpaddedRoot);
+    await filterShebangsInPrefix(staging, sbang);
+    await Deno.rename(staging, prefix);
+    return bytes;
+  } catch (e) {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    if (e instanceof SpackleError) throw e;
+    throw new InstallError(name, (e as Error).message, { cause: e });
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * `pushSpecs`: publish installed specs to a build cache, dependencies first, skipping what the
+ * cache already holds (build cache format reference §1.10).
+ *
+ * @module
+ */
+import { join, relative } from "node:path";
+import { SpackleError } from "../errors.ts";
+import type { ProgressListener } from "../events.ts";
+import type { Mirror } from "../mirror/types.ts";
+import {
+  type ConcreteSpec,
+  isExternal,
+  shortSpec,
+  specsToRelocate,
+  traverse,
+} from "../spec/spec.ts";
+import type { InstalledSpec, Store } from "../store/mod.ts";
+import { createSpecTarball } from "./tarball.ts";
+
+/** Options of {@link pushSpecs}. */
+export interface PushOptions {
+  /** Push even when the cache already has the spec (overwrites its manifest). */
+  force?: boolean;
+  /** Rebuild the cache index afterwards (when anything was pushed). */
+  updateIndex?: boolean;
+  /** Specs to build concurrently (tarball creation is CPU-bound: gzip). Default 2. */
+  jobs?: number;
+  /** Also push the installed dependencies of each spec (default true), build dependencies included. */
+  withDependencies?: boolean;
+  /** Receives progress events. */
+  onProgress?: ProgressListener;
+}
+
+/** What a push did, by `name@version/hash7`. */
+export interface PushResult {
+  pushed: string[];
+  skipped: string[];
+}
+
+/** Some specs could not be pushed; the others were. `failures` pairs spec and error. */
+export class PushError extends SpackleError {
+  /** Creates the error from the failures collected while pushing. */
+  constructor(readonly failures: { spec: string; error: Error }[]) {
+    super(
+      "PUSH_FAILED",
+      `the following ${failures.length} errors occurred while pushing specs to the build cache:\n` +
+        failures.map((f) => `  ${f.spec}: ${f.error.name}: ${f.error.message}`).join("\n"),
+    );
+  }
+}
+
+/**
+ * Pushes `specs` (installed in `store`) and, by default, their installed dependencies to
+ * `mirror`. Each spec: package tarball (deterministic), spec blob, then its manifest. Specs
+ * already complete in the cache are skipped unless `force`. Externals are never pushed.
+ *
+ * @example
+ * ```ts
+ * import { openMirror, openStore, pushSpecs } from "@spackle/spackle";
+ * const store = await openStore("/opt/spack/opt/spack");
+ * const mirror = await openMirror("./cache");
+ * await pushSpecs(mirror, store, store.specs, { updateIndex: true });
+ * ```
+ *
+ * @throws {PushError} after pushing everything else, when some specs failed.
+ */
+export async function pushSpecs(
+  mirror: Mirror,
+  store: Store,
+  specs: readonly InstalledSpec[],
+  options: PushOptions = {},
+): Promise<PushResult> {
+  const order = pushOrder(store, specs, options.withDependencies ?? true, options.onProgress);
+  const result: PushResult = { pushed: [], skipped: [] };
+  const failures: { spec: string; error: Error }[] = [];
+  const tmp = await Deno.makeTempDir({ prefix: "spackle-push-" });
+  try {
+    let next = 0;
+    const worker = async () => {
+      while (next < order.length) {
+        const index = next++;
+        const installed = order[index];
+        const name = shortSpec(installed.spec.node);
+        const event = {
+          kind: "spec",
+          action: "push",
+          spec: name,
+          index: index + 1,
+          total: order.length,
+        } as const;
+        try {
+          if (!options.force && await mirror.hasSpec(installed.spec.node)) {
+            result.skipped.push(name);
+            options.onProgress?.({ ...event, state: "skipped" });
+            continue;
+          }
+          options.onProgress?.({ ...event, state: "start" });
+          const started = performance.now();
+          const tarball = await createSpecTarball(
+            installed.dir,
+            installed.prefix,
+            buildInfoFor(store, installed.spec),
+            join(tmp, `${installed.spec.node.hash}.tar.gz`),
+            (bytes) => options.onProgress?.({ kind: "bytes", spec: name, bytes }),
+          );
+          await mirror.pushSpec(installed.spec, tarball);
+          result.pushed.push(name);
+          options.onProgress?.({
+            ...event,
+            state: "done",
+            bytes: tarball.size,
+            seconds: (performance.now() - started) / 1000,
+            digest: `sha256:${tarball.sha256}`,
+          });
+        } catch (e) {
+          failures.push({ spec: name, error: e as Error });
+          options.onProgress?.({ ...event, state: "failed", error: e as Error });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.jobs ?? 2) }, worker));
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  if (options.updateIndex && result.pushed.length > 0) await mirror.updateIndex();
+  if (failures.length) throw new PushError(failures);
+  return result;
+}
+
+/** Selected specs plus installed dependencies (all edge types), dependencies first, externals out. */
+function pushOrder(
+  store: Store,
+  specs: readonly InstalledSpec[],
+  withDependencies: boolean,
+  onProgress: ProgressListener | undefined,
+): InstalledSpec[] {
+  const out = new Map<string, InstalledSpec>();
+  const visit = (installed: InstalledSpec) => {
+    if (out.has(installed.spec.node.hash)) return;
+    if (withDependencies) {
+      for (const dep of traverse(installed.spec, ["build", "link", "run"]).slice(1).reverse()) {
+        if (isExternal(dep) || out.has(dep.hash)) continue;
+        const found = store.get(dep.hash);
+        if (found) visit(found);
+        else {onProgress?.({
+            kind: "message",
+            level: "warning",
+            text: `${shortSpec(dep)} is not installed; not pushed`,
+          });}
+      }
+    }
+    out.set(installed.spec.node.hash, installed);
+  };
+  specs.forEach(visit);
+  return [...out.values()];
+}
+
+/** The buildinfo header of a spec pushed from `store` (relocation reference §1.2). */
+function buildInfoFor(store: Store, spec: ConcreteSpec) {
+  const prefix = store.prefixOf(spec.node);
+  return {
+    sbang_install_path: `${store.unpaddedRoot}/bin/sbang`,
+    buildpath: store.root,
+    spackprefix: store.unpaddedRoot,
+    relative_prefix: relative(store.root, prefix),
+    hardlinks_deduped: true,
+    hash_to_prefix: Object.fromEntries(
+      specsToRelocate(spec).map((n) => [n.hash, store.prefixOf(n)]),
+    ),
+  };
+}
