@@ -16,7 +16,7 @@ import {
   traverse,
 } from "../spec/spec.ts";
 import type { InstalledSpec, Store } from "../store/mod.ts";
-import { createSpecTarball } from "./tarball.ts";
+import { createSpecTarball, type TarballBuildInfo } from "./tarball.ts";
 
 /** Options of {@link pushSpecs}. */
 export interface PushOptions {
@@ -28,6 +28,12 @@ export interface PushOptions {
   jobs?: number;
   /** Also push the installed dependencies of each spec (default true), build dependencies included. */
   withDependencies?: boolean;
+  /**
+   * The `spackprefix` recorded in each tarball's buildinfo (informational; Spack writes its own
+   * installation directory). Default: `<spack>` for stores at Spack's default `<spack>/opt/spack`,
+   * else the store's unpadded root.
+   */
+  spackPrefix?: string;
   /** Receives progress events. */
   onProgress?: ProgressListener;
 }
@@ -100,7 +106,7 @@ export async function pushSpecs(
           const tarball = await createSpecTarball(
             installed.dir,
             installed.prefix,
-            buildInfoFor(store, installed.spec),
+            buildInfoFor(store, installed.spec, options.spackPrefix),
             join(tmp, `${installed.spec.node.hash}.tar.gz`),
             (bytes) => options.onProgress?.({ kind: "bytes", spec: name, bytes }),
           );
@@ -157,12 +163,13 @@ function pushOrder(
 }
 
 /** The buildinfo header of a spec pushed from `store` (relocation reference §1.2). */
-function buildInfoFor(store: Store, spec: ConcreteSpec) {
+function buildInfoFor(store: Store, spec: ConcreteSpec, spackPrefix?: string): TarballBuildInfo {
   const prefix = store.prefixOf(spec.node);
+  const defaultLayout = /^(.*)\/opt\/spack$/.exec(store.unpaddedRoot);
   return {
-    sbang_install_path: `${store.unpaddedRoot}/bin/sbang`,
+    sbang_install_path: store.sbangPath,
     buildpath: store.root,
-    spackprefix: store.unpaddedRoot,
+    spackprefix: spackPrefix ?? defaultLayout?.[1] ?? store.unpaddedRoot,
     relative_prefix: relative(store.root, prefix),
     hardlinks_deduped: true,
     hash_to_prefix: Object.fromEntries(
