@@ -26,6 +26,7 @@ export function buildProgram(render: ProgressRenderer): Command {
   const program = new Command("spackle")
     .description("Spack binary build caches without Spack: push, list, install with relocation")
     .version(denoJson.version)
+    .exitOverride()
     .showHelpAfterError();
 
   program.command("push")
@@ -133,7 +134,7 @@ function warn(render: ProgressRenderer): (message: string) => void {
  */
 export async function main(args: string[]): Promise<number> {
   const render = new ProgressRenderer();
-  const program = buildProgram(render).exitOverride();
+  const program = buildProgram(render);
   try {
     await program.parseAsync(args, { from: "user" });
     return 0;

@@ -120,7 +120,7 @@ export async function installSpecs(
         seconds: (performance.now() - started) / 1000,
       });
     } catch (e) {
-      const error = e instanceof NotFoundError
+      const error = e instanceof NotFoundError || e instanceof InstallError
         ? e
         : new InstallError(name, (e as Error).message, { cause: e });
       options.onProgress?.({ ...event, state: "failed", error });
