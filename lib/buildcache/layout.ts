@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { SpecNode } from "../spec/spec.ts";
+import { politeFilename, type SpecNode } from "../spec/spec.ts";
 
 /** The build cache layout version Spackle writes. */
 export const LAYOUT_VERSION = 3;
@@ -30,16 +30,11 @@ export const SPEC_MANIFEST_DIR = "v3/manifests/spec";
 /** Suffix of spec manifest keys. */
 export const SPEC_MANIFEST_SUFFIX = ".spec.manifest.json";
 
-/** Spack's `polite_filename`: every character outside `[A-Za-z0-9_+.-]` becomes `_`. */
-export function polite(name: string): string {
-  return name.replace(/[^A-Za-z0-9_+.\-]/g, "_");
-}
-
 /** `v3/manifests/spec/<name>/<name>-<version>-<hash>.spec.manifest.json` for `node`. */
 export function specManifestKey(node: SpecNode): string {
   const version = (node.version ?? "").replace(/^=/, "");
   return `${SPEC_MANIFEST_DIR}/${node.name}/${
-    polite(`${node.name}-${version}-${node.hash}`)
+    politeFilename(`${node.name}-${version}-${node.hash}`)
   }${SPEC_MANIFEST_SUFFIX}`;
 }
 

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { type ConcreteSpec, type SpecNode, targetName } from "../spec/spec.ts";
-import { polite } from "./layout.ts";
+import { type ConcreteSpec, politeFilename, type SpecNode, targetName } from "../spec/spec.ts";
 
 /** Key of a v2 mirror's index (a Spack database). */
 export const V2_INDEX_KEY = "build_cache/index.json";
@@ -34,7 +33,7 @@ function compilerOf(node: SpecNode, pool?: ReadonlyMap<string, SpecNode>): [stri
 function stem(node: SpecNode, pool?: ReadonlyMap<string, SpecNode>): string {
   const arch = `${node.arch?.platform}-${node.arch?.platform_os}-${targetName(node)}`;
   const [c, cv] = compilerOf(node, pool);
-  return polite(`${arch}-${c}-${cv}-${node.name}-${node.version}-${node.hash}`);
+  return politeFilename(`${arch}-${c}-${cv}-${node.name}-${node.version}-${node.hash}`);
 }
 
 /** Keys of a node's v2 spec file: signed first, then unsigned. */
@@ -48,7 +47,7 @@ export function v2TarballKey(spec: ConcreteSpec): string {
   const node = spec.node;
   const arch = `${node.arch?.platform}-${node.arch?.platform_os}-${targetName(node)}`;
   const [c, cv] = compilerOf(node, spec.nodes);
-  return `build_cache/${polite(arch)}/${polite(`${c}-${cv}`)}/${
-    polite(`${node.name}-${node.version}`)
+  return `build_cache/${politeFilename(arch)}/${politeFilename(`${c}-${cv}`)}/${
+    politeFilename(`${node.name}-${node.version}`)
   }/${stem(node, spec.nodes)}.spack`;
 }

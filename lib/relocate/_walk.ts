@@ -17,14 +17,14 @@ export interface PrefixFile {
   readonly stat: Stats;
 }
 
-/** Options of {@link walkPrefix}. */
+/** Options of {@link walkRegularFiles}. */
 export interface WalkOptions {
   /** Skip the prefix's own `.spack/` metadata directory. */
   readonly skipSpackDir?: boolean;
 }
 
 /** Yields every regular file under `prefix`, names sorted, depth first, without following links. */
-export async function* walkPrefix(
+export async function* walkRegularFiles(
   prefix: string,
   options: WalkOptions = {},
 ): AsyncGenerator<PrefixFile> {

@@ -15,7 +15,7 @@ import { bytesEqual } from "./_bytes.ts";
 import { ElfParseError, type ElfString, type ParsedElf, parseElf } from "./_elf_parse.ts";
 import { type BytePrefixPairs, encodePrefixMap, replaceLeadingPrefix } from "./_leading_prefix.ts";
 import { writeFully } from "./_file_io.ts";
-import { walkPrefix } from "./_walk.ts";
+import { walkRegularFiles } from "./_walk.ts";
 
 const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
@@ -196,7 +196,7 @@ export async function dropRedundantRpaths(path: string): Promise<boolean> {
 export async function dropRedundantRpathsInPrefix(prefix: string): Promise<string[]> {
   const changed: string[] = [];
   const seen = new Set<string>();
-  for await (const file of walkPrefix(prefix)) {
+  for await (const file of walkRegularFiles(prefix)) {
     if (file.stat.nlink > 1) {
       const inode = `${file.stat.dev}:${file.stat.ino}`;
       if (seen.has(inode)) continue;

@@ -17,7 +17,7 @@ import { RelocationError } from "../errors.ts";
 import { bytesEqual, concatBytes } from "./_bytes.ts";
 import { readUpTo, writeFully } from "./_file_io.ts";
 import { SBANG_SCRIPT } from "./_sbang_script.ts";
-import { walkPrefix } from "./_walk.ts";
+import { walkRegularFiles } from "./_walk.ts";
 
 /** Shebang length limit Spack assumes on Linux, newline included (kernels before 5.1). */
 export const SHEBANG_LIMIT = 127;
@@ -156,7 +156,7 @@ export async function patchShebang(path: string, sbangPath: string): Promise<boo
 export async function filterShebangsInPrefix(prefix: string, sbangPath: string): Promise<string[]> {
   checkedSbangPath(sbangPath);
   const patched: string[] = [];
-  for await (const file of walkPrefix(prefix, { skipSpackDir: true })) {
+  for await (const file of walkRegularFiles(prefix, { skipSpackDir: true })) {
     if ((file.stat.mode & EXECUTE_BITS) === 0) continue;
     if (await patchShebang(file.path, sbangPath)) patched.push(file.relativePath);
   }

@@ -192,3 +192,16 @@ export function targetName(node: SpecNode): string {
 export function shortSpec(node: SpecNode): string {
   return `${node.name}@${node.version ?? "?"}/${node.hash.slice(0, 7)}`;
 }
+
+/**
+ * Spack's `polite_filename`: every character outside `[A-Za-z0-9_+.-]` becomes `_`, so a
+ * formatted value (a version like `git.abc=1.2`, say) can never add a directory level.
+ *
+ * @example
+ * ```ts
+ * politeFilename("git.v2=1.2"); // "git.v2_1.2"
+ * ```
+ */
+export function politeFilename(name: string): string {
+  return name.replace(/[^A-Za-z0-9_+.-]/g, "_");
+}

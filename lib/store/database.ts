@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { FormatError, NotFoundError } from "../errors.ts";
 import { compactJson } from "../spec/json.ts";
 import { type ConcreteSpec, parseSpecFile, shortSpec, type SpecNode } from "../spec/spec.ts";
-import { withExclusiveLock, writeFileAtomic } from "./_fs.ts";
+import { withExclusiveLock } from "./_fs.ts";
+import { streamOf, writeFileAtomic } from "../stream/io.ts";
 import { NODE_FORMAT_OF_DB, upgradeNode } from "./_upgrade.ts";
 import { relativePrefix } from "./projection.ts";
 
@@ -196,8 +197,8 @@ export async function writeDatabase(root: string, db: InstallDatabase): Promise<
 }
 
 async function writeUnlocked(root: string, db: InstallDatabase): Promise<void> {
-  await writeFileAtomic(join(databaseDir(root), "index.json"), serializeDatabase(db));
-  await writeFileAtomic(join(databaseDir(root), "index_verifier"), crypto.randomUUID());
+  await writeFileAtomic(join(databaseDir(root), "index.json"), streamOf(serializeDatabase(db)));
+  await writeFileAtomic(join(databaseDir(root), "index_verifier"), streamOf(crypto.randomUUID()));
 }
 
 /**

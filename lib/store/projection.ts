@@ -5,7 +5,7 @@
  * @module
  */
 import { FormatError } from "../errors.ts";
-import { shortSpec, type SpecNode, targetName } from "../spec/spec.ts";
+import { politeFilename, shortSpec, type SpecNode, targetName } from "../spec/spec.ts";
 
 /** Spack's default install-tree projection (`install_tree: projections: all:`), Spack ≥ 1.0. */
 export const DEFAULT_PROJECTION =
@@ -16,19 +16,6 @@ export const PATH_PLACEHOLDER = "__spack_path_placeholder__";
 
 /** `padded_length: true` pads to `getconf PATH_MAX` (4096 on Linux) minus 300. */
 const PADDED_LENGTH_TRUE = 4096 - 300;
-
-/**
- * Spack's `polite_filename`: every character outside `[A-Za-z0-9_+.-]` becomes `_`, so a
- * formatted value (a version like `git.abc=1.2`, say) can never add a directory level.
- *
- * @example
- * ```ts
- * politeFilename("git.v2=1.2"); // "git.v2_1.2"
- * ```
- */
-export function politeFilename(name: string): string {
-  return name.replace(/[^A-Za-z0-9_+.-]/g, "_");
-}
 
 /**
  * The prefix of `node` relative to its install root under {@link DEFAULT_PROJECTION}:

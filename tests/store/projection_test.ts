@@ -1,3 +1,4 @@
+import { politeFilename } from "../../lib/spec/spec.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FormatError } from "../../lib/errors.ts";
@@ -5,7 +6,6 @@ import type { SpecNode } from "../../lib/spec/spec.ts";
 import {
   paddedRoot,
   PATH_PLACEHOLDER,
-  politeFilename,
   relativePrefix,
   unpaddedRoot,
 } from "../../lib/store/projection.ts";
