@@ -7,18 +7,21 @@
 
 /** A spec changed state within a push or an install. */
 export interface SpecEvent {
+  /** Discriminant. */
   kind: "spec";
   /** What is being done. */
   action: "push" | "install";
   /** `name@version/hash7`. */
   spec: string;
-  /** 1-based position and total number of specs in this operation. */
+  /** 1-based position of the spec in this operation. */
   index: number;
+  /** Number of specs in this operation. */
   total: number;
   /** `start`, then one of `done`, `skipped` (already there) or `failed`. */
   state: "start" | "done" | "skipped" | "failed";
-  /** On `done`: bytes moved (compressed) and seconds taken. */
+  /** On `done`: bytes moved (compressed). */
   bytes?: number;
+  /** On `done`: seconds taken. */
   seconds?: number;
   /** On `done` of a push: digest of the package tarball. */
   digest?: string;
@@ -28,7 +31,9 @@ export interface SpecEvent {
 
 /** Bytes moved for the current spec (download or upload), for progress bars. */
 export interface BytesEvent {
+  /** Discriminant. */
   kind: "bytes";
+  /** `name@version/hash7`. */
   spec: string;
   /** Bytes so far. */
   bytes: number;
@@ -38,8 +43,11 @@ export interface BytesEvent {
 
 /** A message for the user (e.g. a skipped dependency or a non-fatal problem). */
 export interface MessageEvent {
+  /** Discriminant. */
   kind: "message";
+  /** `warning` for problems that did not stop the operation. */
   level: "info" | "warning";
+  /** The message, one line. */
   text: string;
 }
 

@@ -11,7 +11,9 @@ import type { SpecNode } from "../spec/spec.ts";
 
 /** One record of an index: the node, and whether its tarball is in the cache. */
 export interface IndexRecord {
+  /** The node as stored (with its `hash`). */
   node: SpecNode;
+  /** Whether the cache holds its tarball (`in_buildcache`). */
   inBuildcache: boolean;
 }
 

@@ -17,8 +17,11 @@ import { relocateLink } from "../relocate/links.ts";
 
 /** Counts of what relocation changed. */
 export interface RelocationSummary {
+  /** Binaries whose strings were rewritten. */
   binaries: number;
+  /** Symlinks re-pointed. */
   links: number;
+  /** Text files rewritten. */
   textFiles: number;
 }
 

@@ -40,7 +40,9 @@ export interface PushOptions {
 
 /** What a push did, by `name@version/hash7`. */
 export interface PushResult {
+  /** Specs pushed now. */
   pushed: string[];
+  /** Specs the cache already had. */
   skipped: string[];
 }
 

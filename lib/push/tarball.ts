@@ -24,6 +24,7 @@ export type TarballBuildInfo = Omit<
 
 /** A tarball written to disk, with the buildinfo it ends with. */
 export interface SpecTarball extends PushedTarball {
+  /** The `.spack/binary_distribution` written as the last member. */
   buildinfo: BuildInfo;
 }
 

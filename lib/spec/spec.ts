@@ -14,15 +14,21 @@ export type DepType = "build" | "link" | "run" | "test";
 
 /** One edge of a spec node: `{name, hash, parameters: {deptypes, virtuals}}` (spec format v4/v5). */
 export interface SpecEdge {
+  /** Name of the dependency. */
   name: string;
+  /** DAG hash of the dependency. */
   hash: string;
+  /** Dependency types, provided virtuals, and `direct` when set. */
   parameters: { deptypes: DepType[]; virtuals: string[]; direct?: boolean };
 }
 
 /** The architecture triple of a node; `target` is a name or an archspec object with `name`. */
 export interface SpecArch {
+  /** e.g. `linux`. */
   platform: string;
+  /** e.g. `debian12`. */
   platform_os: string;
+  /** A generic target name (`x86_64`) or an archspec microarchitecture object. */
   target: string | { name: string; [key: string]: unknown };
 }
 
@@ -31,22 +37,35 @@ export interface SpecArch {
  * Unknown keys are kept, so a node re-serialises to the same bytes.
  */
 export interface SpecNode {
+  /** Package name. */
   name: string;
+  /** Concrete version. */
   version?: string;
+  /** Platform, OS and target. */
   arch?: SpecArch;
+  /** Package repository namespace. */
   namespace?: string;
+  /** Variants and compiler flags. */
   parameters?: Record<string, unknown>;
+  /** Set for externals (never pushed or relocated). */
   external?: { path: string | null; module: unknown; extra_attributes: unknown };
+  /** Hash of the package recipe (opaque). */
   package_hash?: string;
+  /** Edges, sorted by name then dependency type. */
   dependencies?: SpecEdge[];
+  /** `original_specfile_version` and, for old specs, `compiler`. */
   annotations?: Record<string, unknown>;
+  /** The DAG hash (32 characters, base32). */
   hash: string;
+  /** Any other key, kept verbatim. */
   [key: string]: unknown;
 }
 
 /** A spec file: `{"spec": {"_meta": {"version": N}, "nodes": [...]}}` plus build cache keys. */
 export interface SpecFile {
+  /** Format version and nodes (root first). */
   spec: { _meta: { version: number }; nodes: SpecNode[] };
+  /** Build cache keys such as `buildcache_layout_version`. */
   [key: string]: unknown;
 }
 

@@ -93,6 +93,6 @@ Deno.test("a reader never modifies the cache", async () => {
 });
 
 async function snapshot(dir: string): Promise<string[]> {
-  const out = new Deno.Command("find", { args: [dir, "-printf", "%P %s %T@\n"] }).outputSync();
+  const out = await new Deno.Command("find", { args: [dir, "-printf", "%P %s %T@\n"] }).output();
   return new TextDecoder().decode(out.stdout).split("\n").sort();
 }
