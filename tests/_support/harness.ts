@@ -41,14 +41,17 @@ async function run(cmd: string): Promise<string> {
   return stdout;
 }
 
-/** Asserts everything MANIFEST.md says a correct install of harness-hello under `root` holds. */
-export async function assertHarnessInstalled(root: string): Promise<void> {
+/**
+ * Asserts everything MANIFEST.md says a correct install of harness-hello under the store root
+ * `root` holds; `unpaddedRoot` is where sbang lives (differs from `root` when padded).
+ */
+export async function assertHarnessInstalled(root: string, unpaddedRoot = root): Promise<void> {
   const { H, D } = harnessPrefixes(root);
   const expected = expectedHelloOutput(H, D);
   assert.equal(await run(`${H}/bin/hello`), expected);
   assert.equal(await run(`${H}/bin/hello-wrapper`), expected);
   const script = await Deno.readTextFile(`${H}/bin/hello-long-shebang`);
-  assert.ok(script.startsWith(`#!/bin/sh ${root}/bin/sbang\n`), script.split("\n")[0]);
+  assert.ok(script.startsWith(`#!/bin/sh ${unpaddedRoot}/bin/sbang\n`), script.split("\n")[0]);
   const long = await run(`${H}/bin/hello-long-shebang`);
   assert.ok(long.startsWith(`long-shebang script in ${H}\n`), long);
   assert.ok(long.includes(await Deno.readTextFile(`${D}/share/harness-libdep/data.txt`)));

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InstallError, installSpecs, NotFoundError, openMirror, selectSpecs } from "../../mod.ts";
+import {
+  InstallError,
+  installSpecs,
+  NotFoundError,
+  openMirror,
+  paddedRoot,
+  selectSpecs,
+} from "../../mod.ts";
 import { copyFixture, HARNESS, SPACK12, V2_MIRRORS } from "../_support/fixtures.ts";
 import { assertHarnessInstalled, harnessPrefixes } from "../_support/harness.ts";
 
@@ -27,6 +34,20 @@ for (const cache of ["fs-unsigned", "fs-signed"]) {
     }
   });
 }
+
+Deno.test("--padded-length pads the install root as Spack does; prefixes keep their length", async () => {
+  const { base, root } = await tempRoot();
+  try {
+    const mirror = await openMirror(join(SPACK12, "fs-unsigned"));
+    const [hello] = selectSpecs(await mirror.listSpecs(), ["harness-hello"], "fs-unsigned");
+    await installSpecs(mirror, [hello], { root, paddedLength: 128, checkSignature: false });
+    const storeRoot = paddedRoot(root, 128);
+    assert.equal(storeRoot.length, 128);
+    await assertHarnessInstalled(storeRoot, root);
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
 
 Deno.test("signature checking is on by default: an unsigned cache is refused, nothing installed", async () => {
   const { base, root } = await tempRoot();
