@@ -46,8 +46,10 @@ const BUILDINFO = join(".spack", "binary_distribution");
  * member's name. FIFOs, sockets and devices are skipped, and so is `<dir>/.spack/binary_distribution`
  * (matched by inode, like Spack): the caller appends a fresh one as the last entry.
  *
- * Entries are produced lazily, and file bodies open their file only when the writer reads them,
- * so memory stays constant whatever the prefix size.
+ * Entries are produced lazily (one directory listing in memory at a time), and file bodies open
+ * their file only when the writer reads them, so memory stays constant whatever the prefix size.
+ * The metadata calls are synchronous: an async Deno call per entry (a thread-pool round trip)
+ * cost more than the work itself on prefixes with many small files.
  *
  * @throws {UsageError} if `memberPrefix` is empty, absolute, or has `.`/`..`/empty components.
  * File system errors (e.g. `Deno.errors.NotFound` for `dir`) propagate unchanged.
@@ -82,17 +84,14 @@ export async function* walkPrefix(
       relativePath: Array(parts.length - depth).fill("..").join("/"),
     };
   }
-  const walk = new PrefixWalk(await inodeKey(join(dir, BUILDINFO)));
-  yield* walk.directory(dir, ".", options.memberPrefix);
-}
-
-class PrefixWalk {
+  const skipped = inodeKey(join(dir, BUILDINFO));
   /** (dev, ino) of files with several links → member name of their first occurrence. */
-  readonly #firstLinks = new Map<string, string>();
-
-  constructor(readonly skipped: string | undefined) {}
-
-  async *directory(path: string, relative: string, name: string): AsyncGenerator<WalkedEntry> {
+  const firstLinks = new Map<string, string>();
+  // Spack's explicit stack: pop a directory, emit it and its non-directory children, then push
+  // its sub-directories in reverse so they pop in sorted order.
+  const pending: Place[] = [{ path: dir, relative: ".", name: options.memberPrefix }];
+  for (let place = pending.pop(); place; place = pending.pop()) {
+    const { path, relative, name } = place;
     yield {
       name,
       type: "directory",
@@ -101,57 +100,66 @@ class PrefixWalk {
       sourcePath: path,
       relativePath: relative,
     };
-    const children: Deno.DirEntry[] = [];
-    for await (const child of Deno.readDir(path)) children.push(child);
-    children.sort((a, b) => compareCodePoints(a.name, b.name));
-
-    const subdirectories: [string, string, string][] = [];
+    const children = [...Deno.readDirSync(path)].sort((a, b) => compareCodePoints(a.name, b.name));
+    const subdirectories: Place[] = [];
     for (const child of children) {
-      const childPath = join(path, child.name);
-      const childRelative = relative === "." ? child.name : `${relative}/${child.name}`;
-      const childName = `${name}/${child.name}`;
+      const at: Place = {
+        path: join(path, child.name),
+        relative: relative === "." ? child.name : `${relative}/${child.name}`,
+        name: `${name}/${child.name}`,
+      };
       if (child.isDirectory) {
-        subdirectories.push([childPath, childRelative, childName]);
+        subdirectories.push(at);
       } else if (child.isSymlink) {
         yield {
-          name: childName,
+          name: at.name,
           type: "symlink",
           mode: 0o755,
           size: 0,
-          linkname: await Deno.readLink(childPath),
-          sourcePath: childPath,
-          relativePath: childRelative,
+          linkname: Deno.readLinkSync(at.path),
+          sourcePath: at.path,
+          relativePath: at.relative,
         };
       } else if (child.isFile) {
-        const entry = await this.#file(childPath, childRelative, childName);
+        const entry = fileEntry(at, skipped, firstLinks);
         if (entry) yield entry;
       }
       // Anything else (FIFO, socket, device) is not archived, as in Spack.
     }
-    for (const [childPath, childRelative, childName] of subdirectories) {
-      yield* this.directory(childPath, childRelative, childName);
-    }
-  }
-
-  async #file(path: string, relative: string, name: string): Promise<WalkedEntry | undefined> {
-    const info = await Deno.lstat(path);
-    const key = `${info.dev}:${info.ino}`;
-    if (key === this.skipped) return undefined;
-    const mode = (info.mode ?? 0) & 0o100 ? 0o755 : 0o644;
-    const common = { name, mode, sourcePath: path, relativePath: relative };
-    if ((info.nlink ?? 1) > 1) {
-      const first = this.#firstLinks.get(key);
-      if (first !== undefined) return { ...common, type: "hardlink", size: 0, linkname: first };
-      this.#firstLinks.set(key, name);
-    }
-    return { ...common, type: "file", size: info.size, body: lazyFileBody(path, info.size) };
+    pending.push(...subdirectories.reverse());
   }
 }
 
+/** A directory entry's path on disk, relative path and member name. */
+interface Place {
+  path: string;
+  relative: string;
+  name: string;
+}
+
+/** A regular file, a `hardlink` to an earlier member, or undefined for the skipped buildinfo. */
+function fileEntry(
+  at: Place,
+  skipped: string | undefined,
+  firstLinks: Map<string, string>,
+): WalkedEntry | undefined {
+  const info = Deno.lstatSync(at.path);
+  const key = `${info.dev}:${info.ino}`;
+  if (key === skipped) return undefined;
+  const mode = (info.mode ?? 0) & 0o100 ? 0o755 : 0o644;
+  const common = { name: at.name, mode, sourcePath: at.path, relativePath: at.relative };
+  if ((info.nlink ?? 1) > 1) {
+    const first = firstLinks.get(key);
+    if (first !== undefined) return { ...common, type: "hardlink", size: 0, linkname: first };
+    firstLinks.set(key, at.name);
+  }
+  return { ...common, type: "file", size: info.size, body: lazyFileBody(at.path, info.size) };
+}
+
 /** `"dev:ino"` of the path (not following symlinks), or undefined when it does not exist. */
-async function inodeKey(path: string): Promise<string | undefined> {
+function inodeKey(path: string): string | undefined {
   try {
-    const info = await Deno.lstat(path);
+    const info = Deno.lstatSync(path);
     return `${info.dev}:${info.ino}`;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {

@@ -50,8 +50,9 @@ const TYPEFLAGS: Record<TarEntry["type"], string> = {
  * PAX_FORMAT with uid/gid/mtime 0 and empty user/group names: ustar headers, a `././@PaxHeader`
  * extended header when a name or link target is over 100 bytes or not ASCII, or a size is
  * 8 GiB or more, bodies padded to 512 bytes, two zero blocks, and zero padding to 10240 bytes.
- * Bodies are passed through chunk by chunk (never buffered whole); entries are pulled one at a
- * time, so a lazy `AsyncIterable` keeps memory constant.
+ * Bodies are streamed, never buffered whole: body chunks of 64 KiB or more are passed through
+ * uncopied, smaller pieces (headers, padding, small files) are packed into 64 KiB chunks.
+ * Entries are pulled one at a time, so a lazy `AsyncIterable` keeps memory constant.
  *
  * The stream errors with {@link TarEntryError} for an invalid entry or a body whose length is
  * not `size`. Cancelling the stream cancels the current body and closes `entries`.
@@ -72,24 +73,61 @@ export function createTarStream(entries: AsyncIterable<TarEntry>): ReadableStrea
 }
 
 async function* tarChunks(entries: AsyncIterable<TarEntry>): AsyncGenerator<Uint8Array> {
-  let written = 0;
+  const packer = new ChunkPacker();
   for await (const entry of entries) {
-    const header = encodeEntryHeader(entry);
-    written += header.length;
-    yield header;
+    yield* packer.add(encodeEntryHeader(entry));
     if (entry.type === "file" && entry.size > 0) {
-      yield* bodyChunks(entry);
-      written += entry.size;
-      const padding = (BLOCK_SIZE - entry.size % BLOCK_SIZE) % BLOCK_SIZE;
-      if (padding > 0) {
-        written += padding;
-        yield new Uint8Array(padding);
-      }
+      for await (const chunk of bodyChunks(entry)) yield* packer.add(chunk);
+      yield* packer.zeros((BLOCK_SIZE - entry.size % BLOCK_SIZE) % BLOCK_SIZE);
     }
   }
   // Two zero blocks end the archive; CPython then pads the last record.
-  const end = written + 2 * BLOCK_SIZE;
-  yield new Uint8Array(2 * BLOCK_SIZE + (RECORD_SIZE - end % RECORD_SIZE) % RECORD_SIZE);
+  const end = packer.written + 2 * BLOCK_SIZE;
+  yield* packer.zeros(2 * BLOCK_SIZE + (RECORD_SIZE - end % RECORD_SIZE) % RECORD_SIZE);
+  yield* packer.flush();
+}
+
+/** Output chunk size: headers and small files are packed together up to this many bytes. */
+const CHUNK_SIZE = 64 * 1024;
+
+/**
+ * Packs small pieces (headers, padding, small bodies) into chunks of up to {@link CHUNK_SIZE}
+ * bytes, since every chunk costs a trip through the stream machinery; pieces of at least that
+ * size pass through without a copy.
+ */
+class ChunkPacker {
+  #buffer = new Uint8Array(CHUNK_SIZE);
+  #length = 0;
+  /** Bytes handed to the packer so far. */
+  written = 0;
+
+  *add(piece: Uint8Array): Generator<Uint8Array> {
+    this.written += piece.length;
+    if (this.#length + piece.length > CHUNK_SIZE) yield* this.flush();
+    if (piece.length >= CHUNK_SIZE) {
+      yield piece;
+      return;
+    }
+    this.#buffer.set(piece, this.#length);
+    this.#length += piece.length;
+  }
+
+  *zeros(count: number): Generator<Uint8Array> {
+    this.written += count;
+    if (this.#length + count > CHUNK_SIZE) yield* this.flush();
+    if (count >= CHUNK_SIZE) {
+      yield new Uint8Array(count);
+      return;
+    }
+    this.#length += count; // a fresh buffer is all zero
+  }
+
+  *flush(): Generator<Uint8Array> {
+    if (this.#length === 0) return;
+    yield this.#buffer.subarray(0, this.#length);
+    this.#buffer = new Uint8Array(CHUNK_SIZE);
+    this.#length = 0;
+  }
 }
 
 function encodeEntryHeader(entry: TarEntry): Uint8Array {
@@ -172,6 +210,5 @@ async function* bodyChunks(entry: TarEntry): AsyncGenerator<Uint8Array> {
   } finally {
     // Release the source (e.g. close a lazily opened file) when we stop early.
     if (!finished) await reader.cancel().catch(() => {});
-    reader.releaseLock();
   }
 }
