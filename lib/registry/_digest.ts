@@ -1,0 +1,19 @@
+// sha256 digests in the `sha256:<64 lower-case hex>` form registries use.
+
+import { createHash } from "node:crypto";
+import { UsageError } from "../errors.ts";
+
+/** Matches a sha256 digest string, the only algorithm Spack (and this client) verifies. */
+export const SHA256_DIGEST_RE: RegExp = /^sha256:[0-9a-f]{64}$/;
+
+/** `sha256:<hex>` of `bytes`. */
+export function sha256Digest(bytes: Uint8Array): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** Throws a {@linkcode UsageError} unless `digest` is a sha256 digest. */
+export function requireSha256(digest: string): void {
+  if (!SHA256_DIGEST_RE.test(digest)) {
+    throw new UsageError(`expected a sha256:<64 hex> digest, got ${JSON.stringify(digest)}`);
+  }
+}

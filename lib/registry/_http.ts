@@ -1,0 +1,58 @@
+// Small HTTP helpers shared by the registry client and its authenticator.
+
+/** `url` without userinfo, query or fragment: safe to show in errors (queries may be presigned). */
+export function redactUrl(url: URL | string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return "<invalid URL>";
+  }
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+/** Replaces every URL inside a message (e.g. from a fetch error) by its redacted form. */
+export function redactUrlsIn(message: string): string {
+  return message.replace(/\bhttps?:\/\/[^\s)"'<>]+/g, (u) => redactUrl(u));
+}
+
+/** The target of the `rel="next"` entry of an RFC 8288 `Link` header, if any. */
+export function nextLink(header: string | null): string | undefined {
+  if (!header) return undefined;
+  for (const m of header.matchAll(/<([^>]*)>((?:\s*;\s*[^;,]+)*)/g)) {
+    const rels = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))/i.exec(m[2]);
+    if (rels && (rels[1] ?? rels[2]).split(/\s+/).includes("next")) return m[1];
+  }
+  return undefined;
+}
+
+/** Appends one query parameter while keeping the existing query bytes untouched. */
+export function withQueryParam(url: URL, key: string, value: string): URL {
+  const u = new URL(url);
+  const param = `${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
+  u.search = u.search.length > 1 ? `${u.search}&${param}` : `?${param}`;
+  return u;
+}
+
+/** Reads a response body of at most `limit` bytes; `undefined` if it is larger (body cancelled). */
+export async function readLimited(res: Response, limit: number): Promise<Uint8Array | undefined> {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > limit || !res.body) {
+    await res.body?.cancel();
+    return declared > limit ? undefined : new Uint8Array(0);
+  }
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const part of res.body) {
+    total += part.length;
+    if (total > limit) return undefined; // leaving the loop cancels the body
+    parts.push(part);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,35 @@
+// Back-off arithmetic for retried registry requests.
+
+/** How failed requests are retried: count, exponential back-off bounds, `Retry-After` bound (ms). */
+export interface RetryPolicy {
+  readonly retries: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly maxRetryAfterMs: number;
+}
+
+/** Delay before retry number `attempt` (0-based): base·2^attempt capped, with jitter in [½, 1]. */
+export function backoffDelay(policy: RetryPolicy, attempt: number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  return ceiling * (0.5 + Math.random() / 2);
+}
+
+/**
+ * Milliseconds asked for by a `Retry-After` header (RFC 9110 §10.2.3: delay-seconds or an
+ * HTTP-date), or `undefined` when absent or unparsable.
+ */
+export function parseRetryAfter(
+  value: string | null,
+  now: number = Date.now(),
+): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
