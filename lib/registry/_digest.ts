@@ -1,6 +1,6 @@
 // sha256 digests in the `sha256:<64 lower-case hex>` form registries use.
 
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../stream/digest.ts";
 import { UsageError } from "../errors.ts";
 
 /** Matches a sha256 digest string, the only algorithm Spack (and this client) verifies. */
@@ -8,7 +8,7 @@ export const SHA256_DIGEST_RE: RegExp = /^sha256:[0-9a-f]{64}$/;
 
 /** `sha256:<hex>` of `bytes`. */
 export function sha256Digest(bytes: Uint8Array): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  return `sha256:${sha256Hex(bytes)}`;
 }
 
 /** Throws a {@linkcode UsageError} unless `digest` is a sha256 digest. */
