@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { exists } from "../stream/io.ts";
 import { FormatError, NotFoundError, UsageError } from "../errors.ts";
 import { selectSpecs } from "../spec/select.ts";
 import { type ConcreteSpec, isExternal, parseSpecFile, type SpecNode } from "../spec/spec.ts";
@@ -197,14 +198,4 @@ async function detectRoot(db: InstallDatabase, base: string): Promise<string> {
     );
   }
   return base;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
