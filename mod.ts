@@ -21,6 +21,8 @@ export * from "./lib/events.ts";
 export { openMirror, type OpenMirrorOptions } from "./lib/mirror/open.ts";
 export type { CacheEntry, Mirror, PushedTarball, TarballRef } from "./lib/mirror/types.ts";
 export { UrlMirror, type UrlMirrorOptions } from "./lib/mirror/url.ts";
+export { OciMirror, type OciMirrorOptions } from "./lib/mirror/oci.ts";
+export * from "./lib/registry/mod.ts";
 export { FsStore, localPath } from "./lib/storage/fs.ts";
 export type { ObjectStore } from "./lib/storage/types.ts";
 export { PushError, type PushOptions, type PushResult, pushSpecs } from "./lib/push/push.ts";

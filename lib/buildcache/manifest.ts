@@ -22,8 +22,8 @@ export interface BlobRecord {
   checksum: string;
 }
 
-/** A parsed manifest and whether it came clearsigned. */
-export interface Manifest {
+/** A parsed build cache manifest (Spack layout v3) and whether it came clearsigned. */
+export interface BuildcacheManifest {
   /** Layout version (3). */
   version: number;
   /** Blob records in file order. */
@@ -49,7 +49,7 @@ export function stripClearsign(text: string, source: string): string {
  *
  * @throws {FormatError} naming `source` on malformed JSON, a wrong version or a bad record.
  */
-export function parseManifest(text: string, source: string): Manifest {
+export function parseManifest(text: string, source: string): BuildcacheManifest {
   const signed = text.startsWith(BEGIN_SIGNED) ? text : undefined;
   let doc: { version?: unknown; data?: unknown };
   try {
@@ -94,7 +94,11 @@ export function serializeManifest(data: readonly BlobRecord[]): string {
  *
  * @throws {NotFoundError} when the manifest has no such record.
  */
-export function findRecord(manifest: Manifest, mediaType: string, source: string): BlobRecord {
+export function findRecord(
+  manifest: BuildcacheManifest,
+  mediaType: string,
+  source: string,
+): BlobRecord {
   const specLike = /^application\/vnd\.spack\.spec\.v\d+\+json$/;
   const found = manifest.data.find((r) => r.mediaType === mediaType) ??
     (specLike.test(mediaType) ? manifest.data.find((r) => specLike.test(r.mediaType)) : undefined);

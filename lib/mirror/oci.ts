@@ -1,0 +1,311 @@
+/**
+ * A build cache in an OCI registry, the way Spack 1.2 lays it out: one image per spec tagged
+ * `<name>-<version>-<hash>.spack` (config = the spec file, last layer = the package tarball)
+ * and an `index.spack` image whose single layer is the cache index
+ * (build cache format reference §4).
+ *
+ * @module
+ */
+import { FormatError, NotFoundError } from "../errors.ts";
+import { buildIndex, parseIndex } from "../buildcache/index.ts";
+import { parseSpecBlob } from "../buildcache/spec_blob.ts";
+import {
+  DOCKER_MANIFEST,
+  formatOciMirrorUrl,
+  OCI_MANIFEST,
+  type OciMirrorLocation,
+  parseOciMirrorUrl,
+  RegistryClient,
+  type RegistryClientOptions,
+} from "../registry/mod.ts";
+import { type ConcreteSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
+import { sha256Hex } from "../stream/digest.ts";
+import { readAll, streamOf } from "../stream/io.ts";
+import type { CacheEntry, Mirror, PushedTarball } from "./types.ts";
+import {
+  archiveTimestamp,
+  configDescriptor,
+  describeSpec,
+  EMPTY_CONFIG,
+  EMPTY_CONFIG_DIGEST,
+  type ImageManifest,
+  imageManifest,
+  INDEX_TAG,
+  isSpecTag,
+  type Layer,
+  layerDescriptor,
+  layeredDependencies,
+  parseImageManifest,
+  specImageConfig,
+  specTag,
+} from "./_oci_image.ts";
+
+/** Options of {@link OciMirror}. */
+export interface OciMirrorOptions {
+  /** Settings of the registry client (credentials, retries, concurrency). */
+  registry?: RegistryClientOptions;
+  /**
+   * `archive_timestamp` written into image configs. Default: `SOURCE_DATE_EPOCH` as UTC, else
+   * `1970-01-01T00:00:00+00:00`, so pushing the same tarball twice yields the same image.
+   */
+  archiveTimestamp?: string;
+  /** Called with non-fatal problems (an unreadable spec image skipped while listing). */
+  onWarning?: (message: string) => void;
+}
+
+// Spack's reader asks for single manifests only (§4.9).
+const SPEC_MANIFEST_TYPES = [OCI_MANIFEST, DOCKER_MANIFEST];
+
+/** A spec image as read back: its manifest and the spec file in its config. */
+interface SpecImage {
+  manifest: ImageManifest;
+  spec: ConcreteSpec;
+  /** The spec's own tarball layer (`layers[-1]`, `rootfs.diff_ids[-1]`). */
+  layer: Layer;
+}
+
+/**
+ * {@link Mirror} over an OCI registry repository, for `oci://host[:port]/repo` (HTTPS) and
+ * `oci+http://host[:port]/repo` (plain HTTP) URLs (build cache format reference §4).
+ *
+ * @example
+ * ```ts
+ * import { OciMirror } from "./oci.ts";
+ * const mirror = new OciMirror("oci+http://127.0.0.1:5000/spack/cache");
+ * for (const spec of await mirror.listSpecs()) console.log(spec.node.name);
+ * ```
+ */
+export class OciMirror implements Mirror {
+  /** Always true: whether the registry grants push rights shows only on the first upload. */
+  readonly writable = true;
+  readonly #location: OciMirrorLocation;
+  readonly #client: RegistryClient;
+  readonly #timestamp: string;
+  readonly #warn: (message: string) => void;
+  // Own layers of the specs pushed through this instance, by DAG hash.
+  readonly #pushed = new Map<string, Layer>();
+  // Specs pushed through this instance whose image lacks a dependency layer (pushed
+  // concurrently): re-tagged once that dependency arrives.
+  readonly #incomplete = new Map<string, { spec: ConcreteSpec; layer: Layer }>();
+
+  /**
+   * Opens the mirror at `url`; nothing is fetched until the first call.
+   *
+   * @throws {FormatError} when `url` is not an `oci://` or `oci+http://` reference.
+   */
+  constructor(url: string, options: OciMirrorOptions = {}) {
+    this.#location = parseOciMirrorUrl(url);
+    this.#client = new RegistryClient(this.#location.reference.domain, {
+      ...options.registry,
+      plainHttp: this.#location.plainHttp,
+    });
+    this.#timestamp = options.archiveTimestamp ?? archiveTimestamp();
+    this.#warn = options.onWarning ?? (() => {});
+  }
+
+  /** See {@link Mirror.url}: `oci://` or `oci+http://` with host and repository. */
+  get url(): string {
+    return formatOciMirrorUrl(this.#location);
+  }
+
+  get #repo(): string {
+    return this.#location.reference.repository;
+  }
+
+  #where(ref: string): string {
+    return `${this.#location.reference.domain}/${this.#repo}${
+      ref.startsWith("sha256:") ? "@" : ":"
+    }${ref}`;
+  }
+
+  /** See {@link Mirror.fetchBlob}: the registry verifies the digest while streaming. */
+  fetchBlob(digest: string): Promise<ReadableStream<Uint8Array>> {
+    return this.#client.getBlob(this.#repo, digest);
+  }
+
+  async #readBlob(digest: string): Promise<Uint8Array> {
+    return await readAll(await this.fetchBlob(digest));
+  }
+
+  /**
+   * See {@link Mirror.listSpecs}: from `index.spack` (for `oci+http` too, unlike Spack), else
+   * from the config of every spec tag. An absent repository lists nothing.
+   */
+  async listSpecs(): Promise<ConcreteSpec[]> {
+    let manifest: ImageManifest;
+    try {
+      const fetched = await this.#client.getManifest(this.#repo, INDEX_TAG, [OCI_MANIFEST]);
+      manifest = parseImageManifest(fetched.bytes, this.#where(INDEX_TAG));
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      return (await this.#scan()).map((image) => image.spec);
+    }
+    const digest = manifest.layers[0].digest;
+    const text = new TextDecoder().decode(await this.#readBlob(digest));
+    const records = parseIndex(text, this.#where(digest));
+    const pool = new Map([...records].map(([hash, r]) => [hash, r.node]));
+    return [...records].filter(([, r]) => r.inBuildcache).map(([hash]) =>
+      specFromNodes(hash, pool)
+    );
+  }
+
+  /** Every readable spec image, in tag order. */
+  async #scan(): Promise<SpecImage[]> {
+    let tags: string[];
+    try {
+      tags = await this.#client.listTags(this.#repo);
+    } catch (e) {
+      if (e instanceof NotFoundError) return [];
+      throw e;
+    }
+    const images = await Promise.all(
+      tags.filter(isSpecTag).sort().map(async (tag) => {
+        try {
+          return await this.#readImage(tag);
+        } catch (e) {
+          this.#warn(`unable to read spec image ${this.#where(tag)}: ${(e as Error).message}`);
+          return undefined;
+        }
+      }),
+    );
+    return images.filter((i): i is SpecImage => i !== undefined);
+  }
+
+  /**
+   * Manifest and verified config of spec image `tag`.
+   *
+   * @throws {NotFoundError} when the tag is absent.
+   * @throws {FormatError} when the image is not a spec image.
+   */
+  async #readImage(tag: string): Promise<SpecImage> {
+    const source = this.#where(tag);
+    const fetched = await this.#client.getManifest(this.#repo, tag, SPEC_MANIFEST_TYPES);
+    const manifest = parseImageManifest(fetched.bytes, source);
+    const configBytes = await this.#readBlob(manifest.config.digest);
+    const configText = new TextDecoder().decode(configBytes);
+    const spec = parseSpecBlob(configText, this.#where(manifest.config.digest));
+    const diffIds = (JSON.parse(configText) as { rootfs?: { diff_ids?: unknown } }).rootfs
+      ?.diff_ids;
+    const own = manifest.layers[manifest.layers.length - 1];
+    const diffId = Array.isArray(diffIds) ? diffIds[diffIds.length - 1] : undefined;
+    if (typeof diffId !== "string") throw new FormatError(source, "config has no rootfs.diff_ids");
+    return { manifest, spec, layer: { digest: own.digest, size: own.size, diffId } };
+  }
+
+  /** The image of `node`, or `undefined` when its tag is absent or holds another spec. */
+  async #findImage(node: SpecNode): Promise<SpecImage | undefined> {
+    try {
+      const image = await this.#readImage(specTag(node));
+      return image.spec.node.hash === node.hash ? image : undefined;
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  /** See {@link Mirror.getEntry}: the spec file is the image config, the tarball `layers[-1]`. */
+  async getEntry(spec: ConcreteSpec): Promise<CacheEntry | undefined> {
+    const image = await this.#findImage(spec.node);
+    if (!image) return undefined;
+    return {
+      spec: image.spec,
+      layout: 3,
+      tarball: { digest: image.layer.digest, size: image.layer.size },
+      source: `${this.url}:${specTag(spec.node)}`,
+    };
+  }
+
+  /** See {@link Mirror.openTarball}. */
+  openTarball(entry: CacheEntry): Promise<ReadableStream<Uint8Array>> {
+    return this.fetchBlob(entry.tarball.digest);
+  }
+
+  /** See {@link Mirror.hasSpec}: manifest and config readable, tarball layer present. */
+  async hasSpec(node: SpecNode): Promise<boolean> {
+    try {
+      const image = await this.#findImage(node);
+      return image !== undefined &&
+        await this.#client.headBlob(this.#repo, image.layer.digest) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * See {@link Mirror.pushSpec}: uploads the tarball layer (skipped when present), then the
+   * image config and the manifest tagged with the spec tag. Dependency layers come first, taken
+   * from this push session or from the dependencies' images in the registry (§4.3, §4.4).
+   */
+  async pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<void> {
+    const layer: Layer = {
+      digest: `sha256:${tarball.sha256}`,
+      size: tarball.size,
+      diffId: `sha256:${tarball.diffId}`,
+    };
+    await this.#client.pushBlob(
+      this.#repo,
+      layer.digest,
+      layer.size,
+      () => Deno.openSync(tarball.path).readable,
+    );
+    this.#pushed.set(spec.node.hash, layer);
+    await this.#tagImage(spec, layer);
+    // Dependents pushed concurrently before this spec get their missing layer now.
+    for (const waiting of [...this.#incomplete.values()]) {
+      if (waiting.spec.nodes.has(spec.node.hash)) await this.#tagImage(waiting.spec, waiting.layer);
+    }
+  }
+
+  async #tagImage(spec: ConcreteSpec, layer: Layer): Promise<void> {
+    const deps = layeredDependencies(spec);
+    const found = await Promise.all(
+      deps.map(async (d) => this.#pushed.get(d.hash) ?? (await this.#findImage(d))?.layer),
+    );
+    // Checked and recorded without an await in between, so a dependency whose push ends
+    // meanwhile either is seen here or sees this spec in #incomplete.
+    const layers = deps.map((d, i) => found[i] ?? this.#pushed.get(d.hash));
+    if (layers.some((l) => l === undefined)) this.#incomplete.set(spec.node.hash, { spec, layer });
+    else this.#incomplete.delete(spec.node.hash);
+    const all = [...layers.filter((l): l is Layer => l !== undefined), layer];
+
+    const config = specImageConfig(spec, all, this.#timestamp);
+    const configDigest = `sha256:${sha256Hex(config)}`;
+    await this.#client.pushBlob(this.#repo, configDigest, config.length, () => streamOf(config));
+    const manifest = imageManifest(
+      configDescriptor(configDigest, config.length),
+      all.map((l) => layerDescriptor(l.digest, l.size)),
+      describeSpec(spec.node),
+    );
+    await this.#client.putManifest(this.#repo, specTag(spec.node), manifest, OCI_MANIFEST);
+  }
+
+  /**
+   * See {@link Mirror.updateIndex}: rebuilds `index.spack` from every spec image (§4.8): the
+   * index JSON as its single layer, the config `{}`.
+   */
+  async updateIndex(): Promise<number> {
+    const images = await this.#scan();
+    const pool = new Map<string, SpecNode>();
+    for (const image of images) {
+      for (const [hash, node] of image.spec.nodes) if (!pool.has(hash)) pool.set(hash, node);
+    }
+    const roots = images.map((image) => image.spec.node);
+    const index = new TextEncoder().encode(
+      buildIndex(roots, pool, new Set(roots.map((n) => n.hash))),
+    );
+    const indexDigest = `sha256:${sha256Hex(index)}`;
+    await this.#client.pushBlob(this.#repo, indexDigest, index.length, () => streamOf(index));
+    await this.#client.pushBlob(
+      this.#repo,
+      EMPTY_CONFIG_DIGEST,
+      EMPTY_CONFIG.length,
+      () => streamOf(EMPTY_CONFIG),
+    );
+    const manifest = imageManifest(
+      configDescriptor(EMPTY_CONFIG_DIGEST, EMPTY_CONFIG.length),
+      [layerDescriptor(indexDigest, index.length)],
+    );
+    await this.#client.putManifest(this.#repo, INDEX_TAG, manifest, OCI_MANIFEST);
+    return roots.length;
+  }
+}
