@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startRegistry } from "../_support/registry.ts";
+
+const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
+const SAMPLE = fileURLToPath(new URL("../../examples/sample-store/data", import.meta.url));
+
+async function spackle(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", CLI, ...args] })
+    .output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("CLI with an oci+http:// registry mirror: push, list, install, run", async () => {
+  const registry = await startRegistry();
+  const work = await Deno.makeTempDir({ prefix: "spackle-cli-oci-" });
+  try {
+    const mirror = `oci+http://${registry.host}/spackle/cache`;
+    const push = await spackle("push", mirror, "--store", SAMPLE, "--update-index");
+    assert.equal(push.code, 0, push.stderr);
+    assert.match(push.stderr, /Pushed sample-hello@1\.0\/wf75vov: sha256:/);
+
+    const list = await spackle("list", mirror, "--json");
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout).map((r: { name: string }) => r.name), [
+      "sample-hello",
+      "sample-libgreet",
+    ]);
+
+    const root = join(work, "r");
+    const install = await spackle(
+      "install",
+      mirror,
+      "sample-hello",
+      "--root",
+      root,
+      "--no-check-signature",
+    );
+    assert.equal(install.code, 0, install.stderr);
+    const hello = install.stdout.trim().split("\n").find((p) => p.includes("sample-hello"))!;
+    const run = await new Deno.Command(join(hello, "bin/hello"), { clearEnv: true, env: {} })
+      .output();
+    assert.match(new TextDecoder().decode(run.stdout), /RESULT OK\n$/);
+  } finally {
+    await registry.stop();
+    await Deno.remove(work, { recursive: true });
+  }
+});
