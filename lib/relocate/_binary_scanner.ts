@@ -65,7 +65,7 @@ export class BinaryScanner {
   scan(buf: Uint8Array, start: number, limit: number, eof: boolean): number {
     const matcher = this.#matcher;
     const safety = this.#safety;
-    matcher.reset();
+    matcher.begin(buf, start);
     let pos = start;
     for (;;) {
       const q = matcher.find(buf, pos, limit);

@@ -11,6 +11,7 @@
  */
 
 /** Rank of each byte value, indexed by the byte (0 = rarest). */
+// deno-fmt-ignore
 export const BYTE_RANK: Readonly<Uint8Array> = Uint8Array.of(
   255, 226, 205, 193, 197, 181, 170, 167, 210, 168, 239, 154, 159, 143, 213, 233,
   206, 118, 137, 56, 122, 110, 60, 49, 179, 46, 32, 30, 92, 36, 43, 186,

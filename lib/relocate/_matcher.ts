@@ -32,8 +32,9 @@ interface TrieNode {
 interface AnchorGroup {
   readonly node: TrieNode;
   readonly anchor: Uint8Array;
-  readonly rareByte: number;
-  readonly rareOffset: number;
+  /** The anchor byte searched for with `indexOf`, and its offset in the anchor. */
+  rareByte: number;
+  rareOffset: number;
 }
 
 /** Anchors shorter than this are split into their children, which have longer paths. */
@@ -42,11 +43,15 @@ const MIN_ANCHOR = 6;
 const MAX_GROUPS = 16;
 /** Cached hit value: nothing found before the scan limit. */
 const NO_HIT = Number.MAX_SAFE_INTEGER;
+/** Bytes counted to pick the rarest anchor byte of the data at hand. */
+const SAMPLE_BYTES = 8 << 10;
+/** Bytes scanned between two samples (files change character: code, then strings). */
+const RESAMPLE_AFTER = 1 << 20;
 
 /**
  * Finds key occurrences in byte buffers. Not reentrant: `key` and the per-group hit cache belong
- * to the scan in progress, and a scanner calls {@link KeyMatcher.reset} whenever it starts on a
- * new buffer.
+ * to the scan in progress, and a scanner calls {@link KeyMatcher.begin} whenever it starts on a
+ * buffer.
  */
 export class KeyMatcher {
   /** The keys, in map order. */
@@ -58,6 +63,8 @@ export class KeyMatcher {
   readonly #groups: readonly AnchorGroup[];
   /** Per group: position of the next verified anchor at or after the last search start. */
   readonly #hits: number[];
+  /** Bytes scanned since the anchor bytes were last chosen from a sample. */
+  #sinceSample = RESAMPLE_AFTER;
 
   /** Compiles `keys` (non-empty, in map order). */
   constructor(keys: readonly Uint8Array[]) {
@@ -67,9 +74,25 @@ export class KeyMatcher {
     this.#hits = this.#groups.map(() => -1);
   }
 
-  /** Forgets cached hits; call before scanning a different buffer. */
-  reset(): void {
+  /**
+   * Starts a scan of `buf` from `start`: forgets cached hits and, now and then, re-picks each
+   * group's search byte as the anchor byte rarest in a sample of `buf` (a static ranking breaks
+   * ties): which byte is rare depends on the data, e.g. `/` is six times as common as `k` in C
+   * headers.
+   */
+  begin(buf: Uint8Array, start: number): void {
     this.#hits.fill(-1);
+    this.#sinceSample += buf.length - start;
+    if (this.#sinceSample < RESAMPLE_AFTER || buf.length - start < SAMPLE_BYTES) return;
+    this.#sinceSample = 0;
+    const counts = new Uint32Array(256);
+    for (let i = start; i < start + SAMPLE_BYTES; i++) counts[buf[i]]++;
+    for (const group of this.#groups) {
+      const score = (b: number) => counts[b] * 256 + BYTE_RANK[b];
+      const offset = rarestOffset(group.anchor, score);
+      group.rareByte = group.anchor[offset];
+      group.rareOffset = offset;
+    }
   }
 
   /**
@@ -164,16 +187,24 @@ function anchorGroups(root: TrieNode): AnchorGroup[] {
       (n.depth < MIN_ANCHOR && n.key < 0 && frontier.length - 1 + n.children.size <= MAX_GROUPS)
     );
     if (i < 0) break;
-    frontier = [...frontier.slice(0, i), ...frontier[i].children.values(), ...frontier.slice(i + 1)];
+    frontier = [
+      ...frontier.slice(0, i),
+      ...frontier[i].children.values(),
+      ...frontier.slice(i + 1),
+    ];
   }
   return frontier.map((node) => {
     const anchor = node.path;
-    let rareOffset = 0;
-    for (let i = 1; i < anchor.length; i++) {
-      if (BYTE_RANK[anchor[i]] < BYTE_RANK[anchor[rareOffset]]) rareOffset = i;
-    }
+    const rareOffset = rarestOffset(anchor, (b) => BYTE_RANK[b]);
     return { node, anchor, rareByte: anchor[rareOffset], rareOffset };
   });
+}
+
+/** Offset of the byte of `anchor` with the lowest `score`. */
+function rarestOffset(anchor: Uint8Array, score: (byte: number) => number): number {
+  let best = 0;
+  for (let i = 1; i < anchor.length; i++) if (score(anchor[i]) < score(anchor[best])) best = i;
+  return best;
 }
 
 /** Next position `q >= from`, `q < limit`, at which `group.anchor` occurs, or `NO_HIT`. */

@@ -4,10 +4,11 @@
  * rewriter and push-time classification.
  *
  * The rule, equivalent to Spack's regex: a key occurrence at `p` is replaced iff the byte before
- * the longest run of `[A-Za-z0-9_-]` ending at `p - 1` is not `/` (start of input is fine), and
- * the run does not reach back into the previous match; the run of `[A-Za-z0-9_/-]` after the key
- * is then skipped. The look-behind needs unbounded context but only one bit of state per buffer
- * edge, kept in a cache that also makes every walk-back amortised O(1).
+ * the longest run of `[A-Za-z0-9_-]` ending at `p - 1` is not `/` (start of input is fine) and
+ * that run does not start inside the previous replacement or its tail; the first key in map
+ * order wins at `p`; the run of `[A-Za-z0-9_/-]` after the key (its tail) is kept and skipped.
+ * The look-behind needs unbounded context but only one bit of state per buffer edge, kept in a
+ * cache that also makes every walk-back amortised O(1).
  *
  * @module
  */
@@ -93,7 +94,7 @@ export class TextRelocator {
   #scan(buf: Uint8Array, start: number, limit: number, eof: boolean, sink?: TextSink): number {
     const matcher = this.#matcher;
     const n = buf.length;
-    matcher.reset();
+    matcher.begin(buf, start);
     let pos = start;
     let emitted = start;
     this.#cachePos = start;

@@ -28,8 +28,9 @@ export interface BinaryRelocationOptions {
  * pairs ignored; first key in map order wins at a position; no boundary rules) is rewritten:
  *
  * - `new` longer than `old`: {@link CannotGrowStringError};
- * - no NUL among the 8 bytes after the key, or the string's last 7 bytes would keep their
- *   value: `/` × (len(old) − len(new)) + `new` (leading-slash padding);
+ * - no NUL among the 8 bytes after the key, or padding keeps the last 7 bytes before the NUL
+ *   (the rest of the string is 7 bytes or longer, or `old` and `new` end alike):
+ *   `/` × (len(old) − len(new)) + `new` (leading-slash padding);
  * - else, if the string shrinks by more than 7 bytes: `new`, the rest of the string and a NUL
  *   (the old tail stays behind it);
  * - else {@link CannotShrinkCStringError}.
@@ -92,8 +93,9 @@ export function relocateBinaryStream(
 
 /**
  * Relocates the binary file at `path` in place with the rule of {@link relocateBinaryStream}:
- * it is read in 1 MiB steps (constant memory, any size) and only the rewritten byte runs are
- * written back, at their offsets, through the same file (inode, mode and hard links stay).
+ * it is read in 1 MiB steps, the next step while the current one is scanned (constant memory,
+ * any size), and only the rewritten byte runs are written back, at their offsets, through the
+ * same file (inode, mode and hard links stay).
  *
  * Returns whether the file changed; a file without occurrences is not written (even when every
  * new prefix is longer than its old one).
@@ -122,34 +124,45 @@ export async function relocateBinaryFile(
     onPatch: (start, end) => runs.push(start, end),
   });
   const fh = await open(path, "r+");
+  // Two buffers: the next step is read while this one is scanned. Each holds the carry from
+  // the previous step (< reach bytes) right before the freshly read bytes at offset `reach`.
+  const reach = scanner.reach;
+  const step = Math.max(FILE_CHUNK, 4 * reach);
+  const buffers = [new Uint8Array(reach + step), new Uint8Array(reach + step)];
+  const readStep = async (buf: Uint8Array, position: number): Promise<number> => {
+    let n = 0;
+    while (n < step) {
+      const { bytesRead } = await fh.read(buf, reach + n, step - n, position + n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return n;
+  };
+  let next: Promise<number> | undefined = readStep(buffers[0], 0);
   try {
-    const buf = new Uint8Array(Math.max(FILE_CHUNK, 4 * scanner.reach));
-    let base = 0; // file offset of buf[0]
-    let have = 0;
-    for (;;) {
-      let eof = false;
-      while (have < buf.length) {
-        const { bytesRead } = await fh.read(buf, have, buf.length - have, base + have);
-        if (bytesRead === 0) {
-          eof = true;
-          break;
-        }
-        have += bytesRead;
-      }
-      const view = buf.subarray(0, have);
+    let position = 0; // file offset of the next unread byte
+    let carry = 0;
+    for (let current = 0;; current ^= 1) {
+      const buf = buffers[current];
+      const n: number = await next!;
+      const eof = n < step;
+      next = eof ? undefined : readStep(buffers[current ^ 1], position + n);
+      const view = buf.subarray(reach - carry, reach + n);
+      const base = position - carry; // file offset of view[0]
+      position += n;
       let done: number;
       try {
         done = scanner.scan(view, 0, scanner.limitFor(view, eof), eof);
       } finally {
         // Also on error: Spack has written the earlier occurrences by then.
-        await writeRuns(fh, runs, buf, base);
+        await writeRuns(fh, runs, view, base);
       }
       if (eof) return scanner.changed;
-      buf.copyWithin(0, done, have);
-      base += done;
-      have -= done;
+      carry = view.length - done;
+      buffers[current ^ 1].set(view.subarray(done), reach - carry);
     }
   } finally {
+    await next?.catch(() => {});
     await fh.close();
   }
 }

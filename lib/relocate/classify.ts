@@ -66,8 +66,7 @@ class Classifier implements FileClassifier {
   readonly #head = new Uint8Array(8);
   #headLength = 0;
   #binary = false;
-  readonly #utf8 = new Utf8Validator();
-  #latin1 = true;
+  readonly #encoding = new EncodingCheck();
   readonly #text?: TextRelocator;
 
   constructor(prefixes: readonly string[]) {
@@ -87,17 +86,19 @@ class Classifier implements FileClassifier {
         return;
       }
     }
-    if (this.#utf8.valid) this.#utf8.update(chunk);
-    if (this.#latin1) this.#latin1 = !hasLatin1Control(chunk);
+    const encoding = this.#encoding;
+    if (encoding.utf8 || encoding.latin1) encoding.update(chunk);
     // Once neither encoding fits, the file is unknown whatever follows.
-    if (!this.#utf8.valid && !this.#latin1) return;
+    if (!encoding.utf8 && !encoding.latin1) return;
     if (this.#text && !this.#text.found) this.#text.push(chunk);
   }
 
   finish(): FileClassification {
     if (this.#headLength < 8) return { type: "unknown", listed: false };
     if (this.#binary) return { type: "binary", listed: true };
-    if (!this.#utf8.finish() && !this.#latin1) return { type: "unknown", listed: false };
+    if (!this.#encoding.utf8Complete && !this.#encoding.latin1) {
+      return { type: "unknown", listed: false };
+    }
     const text = this.#text;
     if (text && !text.found) text.end();
     return { type: "text", listed: text?.found ?? false };
@@ -124,64 +125,79 @@ function isExecutableMagic(head: Uint8Array): boolean {
   }
 }
 
-/** Whether `chunk` holds a byte that Spack's Latin-1 check rejects: NUL or `0x7f`–`0x9f`. */
-function hasLatin1Control(chunk: Uint8Array): boolean {
-  for (let i = 0; i < chunk.length; i++) {
-    const b = chunk[i];
-    if (b === 0 || (b >= 0x7f && b <= 0x9f)) return true;
-  }
-  return false;
+const NO_WORDS = new Uint32Array(0);
+
+/** Whether none of the 4 bytes of `w` is NUL, `0x7f` or above: plain text for both checks. */
+function isPlainWord(w: number): boolean {
+  const del = w ^ 0x7f7f7f7f; // a 0x7f byte becomes 0
+  return ((w | ((w - 0x01010101) & ~w) | ((del - 0x01010101) & ~del)) & 0x80808080) === 0;
 }
 
-/** Streaming strict UTF-8 check (no overlong forms, surrogates or code points over U+10FFFF). */
-class Utf8Validator {
-  valid = true;
-  /** Continuation bytes still expected. */
+/**
+ * Spack's two text checks over a file fed in chunks: strict UTF-8 (no overlong forms, surrogates
+ * or code points over U+10FFFF; NUL and control bytes allowed), and Latin-1 text (no NUL and
+ * nothing in `0x7f`–`0x9f`). Runs of plain ASCII are skipped a 32-bit word at a time.
+ */
+class EncodingCheck {
+  /** No invalid UTF-8 so far (a sequence may still be open). */
+  utf8 = true;
+  /** No byte Spack's Latin-1 check rejects so far. */
+  latin1 = true;
+  /** UTF-8 continuation bytes still expected, and the range allowed for the next one. */
   #need = 0;
-  /** Allowed range of the next continuation byte. */
   #low = 0x80;
   #high = 0xbf;
 
   update(chunk: Uint8Array): void {
-    let need = this.#need;
-    let low = this.#low;
-    let high = this.#high;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i];
-      if (need === 0) {
-        if (b < 0x80) continue;
-        low = 0x80;
-        high = 0xbf;
-        if (b >= 0xc2 && b <= 0xdf) need = 1;
-        else if (b >= 0xe0 && b <= 0xef) {
-          need = 2;
-          if (b === 0xe0) low = 0xa0;
-          else if (b === 0xed) high = 0x9f;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-          need = 3;
-          if (b === 0xf0) low = 0x90;
-          else if (b === 0xf4) high = 0x8f;
-        } else {
-          this.valid = false;
-          return;
-        }
-      } else {
-        if (b < low || b > high) {
-          this.valid = false;
-          return;
-        }
-        low = 0x80;
-        high = 0xbf;
-        need--;
+    const n = chunk.length;
+    // The chunk's 4-byte aligned middle, as words: [aligned, aligned + 4 * words.length).
+    const aligned = (4 - (chunk.byteOffset & 3)) & 3;
+    const words = n > aligned
+      ? new Uint32Array(chunk.buffer, chunk.byteOffset + aligned, (n - aligned) >>> 2)
+      : NO_WORDS;
+    const wordsEnd = aligned + 4 * words.length;
+    let i = 0;
+    while (i < n) {
+      if (this.#need === 0 && i >= aligned && i < wordsEnd && ((i - aligned) & 3) === 0) {
+        let w = (i - aligned) >>> 2;
+        while (w < words.length && isPlainWord(words[w])) w++;
+        i = aligned + 4 * w;
+        if (i >= n) break;
       }
+      this.#byte(chunk[i++]);
+      if (!this.utf8 && !this.latin1) return;
     }
-    this.#need = need;
-    this.#low = low;
-    this.#high = high;
   }
 
-  /** Whether the whole input was valid UTF-8 (no sequence cut off at the end). */
-  finish(): boolean {
-    return this.valid && this.#need === 0;
+  /** Whether the whole file was valid UTF-8 (no sequence cut off at the end). */
+  get utf8Complete(): boolean {
+    return this.utf8 && this.#need === 0;
+  }
+
+  #byte(b: number): void {
+    if (b === 0 || (b >= 0x7f && b <= 0x9f)) this.latin1 = false;
+    if (!this.utf8) return;
+    if (this.#need > 0) {
+      if (b < this.#low || b > this.#high) return this.#invalid();
+      this.#low = 0x80;
+      this.#high = 0xbf;
+      this.#need--;
+    } else if (b >= 0x80) {
+      if (b >= 0xc2 && b <= 0xdf) this.#need = 1;
+      else if (b >= 0xe0 && b <= 0xef) {
+        this.#need = 2;
+        if (b === 0xe0) this.#low = 0xa0;
+        else if (b === 0xed) this.#high = 0x9f;
+      } else if (b >= 0xf0 && b <= 0xf4) {
+        this.#need = 3;
+        if (b === 0xf0) this.#low = 0x90;
+        else if (b === 0xf4) this.#high = 0x8f;
+      } else this.#invalid();
+    }
+  }
+
+  #invalid(): void {
+    this.utf8 = false;
+    this.#need = 0; // keeps the word skip available to the Latin-1 check
   }
 }

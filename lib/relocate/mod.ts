@@ -15,7 +15,11 @@
 import { relocateBinaryStream } from "./binary.ts";
 import { relocateTextStream } from "./text.ts";
 
-export { type BinaryRelocationOptions, relocateBinaryFile, relocateBinaryStream } from "./binary.ts";
+export {
+  type BinaryRelocationOptions,
+  relocateBinaryFile,
+  relocateBinaryStream,
+} from "./binary.ts";
 export {
   createFileClassifier,
   type FileClassification,

@@ -66,7 +66,7 @@ export interface TestRegistry {
 }
 
 /** Fails clearly when Debian's registry is not installed (`.ci/run` installs it). */
-async function waitForRegistryBinary(): Promise<void> {
+async function requireRegistryBinary(): Promise<void> {
   await Deno.stat(REGISTRY_BIN).catch(() => {
     throw new Error(`${REGISTRY_BIN} is missing: apt-get install docker-registry`);
   });
@@ -100,7 +100,7 @@ async function run(cmd: string, args: string[], stdin?: string): Promise<string>
 
 /** Starts a registry on a free loopback port with fresh storage. */
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
-  await waitForRegistryBinary();
+  await requireRegistryBinary();
   const dir = await Deno.makeTempDir({ prefix: "spackle-registry-" });
   const port = freePort();
   const host = `127.0.0.1:${port}`;

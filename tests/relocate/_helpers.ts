@@ -71,7 +71,10 @@ export function chunkings(data: Uint8Array, seed: number, randomSplits = 4): Chu
     const count = many ? Math.floor(rng() * data.length) : 1 + Math.floor(rng() * 6);
     const cuts = Array.from({ length: count }, () => Math.floor(rng() * (data.length + 1)));
     cuts.sort((a, b) => a - b);
-    out.push({ name: `random#${r} ${JSON.stringify(cuts.slice(0, 12))}`, chunks: splitAt(data, cuts) });
+    out.push({
+      name: `random#${r} ${JSON.stringify(cuts.slice(0, 12))}`,
+      chunks: splitAt(data, cuts),
+    });
   }
   return out;
 }

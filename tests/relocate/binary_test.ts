@@ -73,7 +73,9 @@ const CASES: BinaryCase[] = [
     map: [["/a", "/abc"]],
     input: "xx/a/lib\0",
     expected: "xx/a/lib\0",
-    error: growError("Cannot replace b'/a' with b'/abc' because the new prefix is longer." + FIX_HINT),
+    error: growError(
+      "Cannot replace b'/a' with b'/abc' because the new prefix is longer." + FIX_HINT,
+    ),
   },
   { id: "B06", map: [["/zz", "/abcd"]], input: "xx/a/lib\0", expected: "xx/a/lib\0" },
   {
@@ -131,7 +133,12 @@ const CASES: BinaryCase[] = [
       "Cannot replace b'pkg-abcdef' with b'pkg-xyzabc' in the C-string b'pkg-abcdef'." + FIX_HINT,
     ),
   },
-  { id: "B17", map: [["/ab/cdefghij", "/x"]], input: "/ab/cdefghij\0", expected: "/x\0/cdefghij\0" },
+  {
+    id: "B17",
+    map: [["/ab/cdefghij", "/x"]],
+    input: "/ab/cdefghij\0",
+    expected: "/x\0/cdefghij\0",
+  },
   {
     id: "B18",
     map: [["/ab/cdefghi", "/x"]],
@@ -252,7 +259,7 @@ Deno.test("binary: large chunks are passed on in place; only the carry is copied
     out.push(piece);
   }
   assert.equal(out[0].buffer, chunk.buffer);
-  assert.equal(latin1(chunk.subarray(1000, 1023)), `${"/".repeat(6)}/new/pkg/lib/x.so\0`);
+  assert.equal(latin1(chunk.subarray(1000, 1024)), `${"/".repeat(6)}/new/pkg/lib/x.so\0`);
   assert.equal(out.reduce((n, p) => n + p.length, 0), chunk.length);
 });
 
