@@ -45,8 +45,8 @@ export interface FileClassifier {
  * @example
  * ```ts
  * const classifier = createFileClassifier(["/opt/spack/linux-x86_64/zlib-1.3-abc"]);
- * for await (const chunk of file.readable) classifier.update(chunk);
- * const { type, listed } = classifier.finish();
+ * classifier.update(new TextEncoder().encode("prefix=/opt/spack/linux-x86_64/zlib-1.3-abc\n"));
+ * classifier.finish(); // { type: "text", listed: true }
  * ```
  */
 export function createFileClassifier(prefixes: readonly string[]): FileClassifier {

@@ -5,13 +5,14 @@
  *
  * @example
  * ```ts
- * import { relocate } from "./mod.ts";
  * const map = new Map([["/old/store/pkg-h1", "/new/store/pkg-h1"], ["/old/store", "/new/store"]]);
+ * const file = await Deno.open("/new/store/pkg-h1/lib/pkgconfig/pkg.pc");
  * const relocated = file.readable.pipeThrough(relocate(map, "text"));
  * ```
  *
  * @module
  */
+import { UsageError } from "../errors.ts";
 import { relocateBinaryStream } from "./binary.ts";
 import { relocateTextStream } from "./text.ts";
 
@@ -34,10 +35,14 @@ export { relocateTextFile, relocateTextStream } from "./text.ts";
  * A relocating stream for `mode`: {@link relocateTextStream} for text files (length may change)
  * or {@link relocateBinaryStream} for ELF/Mach-O files (length kept, chunks rewritten in place).
  * `map` is the ordered prefix map (old prefix → new prefix) in Spack's order.
+ *
+ * @throws {UsageError} for any other `mode`.
  */
 export function relocate(
   map: ReadonlyMap<string, string>,
   mode: "text" | "binary",
 ): TransformStream<Uint8Array, Uint8Array> {
-  return mode === "text" ? relocateTextStream(map) : relocateBinaryStream(map);
+  if (mode === "text") return relocateTextStream(map);
+  if (mode === "binary") return relocateBinaryStream(map);
+  throw new UsageError(`relocation mode must be "text" or "binary", not ${JSON.stringify(mode)}`);
 }

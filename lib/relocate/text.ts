@@ -7,12 +7,15 @@
 import { dirname } from "node:path";
 import { type FileHandle, open } from "node:fs/promises";
 import { RelocationError } from "../errors.ts";
+import { concatBytes } from "./_bytes.ts";
 import { writeFully } from "./_file_io.ts";
 import { encodePrefixMap } from "./_leading_prefix.ts";
 import { TextRelocator, type TextSink } from "./_text_scanner.ts";
 
 /** Bytes read from a file per step. */
 const FILE_CHUNK = 1 << 20;
+/** Up to this many output pieces per input chunk are passed on as they are. */
+const FEW_PIECES = 8;
 
 /**
  * A stream that relocates text with Spack's text rule: a key of `map` (old prefix → new prefix,
@@ -21,8 +24,9 @@ const FILE_CHUNK = 1 << 20;
  * position, there is no boundary after the key (`/a/b` rewrites `/a/bc`), and the run of
  * `[A-Za-z0-9_/-]` after a replaced key is skipped. Output length may differ from input length.
  *
- * Unchanged input is passed on as views of the input chunks (no copy); keys split across chunks
- * are handled by holding back fewer bytes than the longest key.
+ * Unchanged input is passed on as views of the input chunks (no copy) unless an input chunk
+ * holds many matches, whose output is then joined into one chunk; keys split across chunks are
+ * handled by holding back fewer bytes than the longest key.
  *
  * @example
  * ```ts
@@ -37,17 +41,23 @@ export function relocateTextStream(
   const pairs = encodePrefixMap(map);
   if (pairs.length === 0) return new TransformStream();
   const relocator = new TextRelocator(pairs);
-  let sink: TextSink;
+  const pieces: Uint8Array[] = [];
+  // Replacement bytes are shared by every match: hand out copies.
+  const sink: TextSink = (piece, replaced) => pieces.push(replaced ? piece.slice() : piece);
+  const emit = (controller: TransformStreamDefaultController<Uint8Array>) => {
+    // Rare matches pass views of the input on; many small pieces become one chunk.
+    if (pieces.length > FEW_PIECES) controller.enqueue(concatBytes(pieces));
+    else for (const piece of pieces) controller.enqueue(piece);
+    pieces.length = 0;
+  };
   return new TransformStream({
-    start(controller) {
-      // Replacement bytes are shared by every match: hand out copies.
-      sink = (piece, replaced) => controller.enqueue(replaced ? piece.slice() : piece);
-    },
-    transform(chunk) {
+    transform(chunk, controller) {
       relocator.push(chunk, sink);
+      emit(controller);
     },
-    flush() {
+    flush(controller) {
       relocator.end(sink);
+      emit(controller);
     },
   });
 }
@@ -99,19 +109,14 @@ export async function relocateTextFile(
     const flush = async () => {
       if (batchLength === 0) return;
       const end = writeEnd + batchLength;
+      const bytes = concatBytes(batch); // one write per step, however many matches
       // Safe in place unless it would overwrite bytes not read yet.
-      if (!spill && (end <= readEnd || readEnd === size)) {
-        for (const piece of batch) {
-          await writeFully(fh, piece, writeEnd);
-          writeEnd += piece.length;
-        }
-      } else {
+      if (!spill && (end <= readEnd || readEnd === size)) await writeFully(fh, bytes, writeEnd);
+      else {
         spill ??= await openSpill(path, writeEnd);
-        for (const piece of batch) {
-          await writeFully(spill.fh, piece, writeEnd - spill.start);
-          writeEnd += piece.length;
-        }
+        await writeFully(spill.fh, bytes, writeEnd - spill.start);
       }
+      writeEnd = end;
       batch = [];
       batchLength = 0;
     };
@@ -150,7 +155,12 @@ async function openSpill(path: string, start: number): Promise<Spill> {
 }
 
 /** Copies the first `length` bytes of the spill file into `fh` at `spill.start`. */
-async function copyBack(spill: Spill, fh: FileHandle, length: number, buf: Uint8Array) {
+async function copyBack(
+  spill: Spill,
+  fh: FileHandle,
+  length: number,
+  buf: Uint8Array,
+): Promise<void> {
   for (let done = 0; done < length;) {
     const { bytesRead } = await spill.fh.read(buf, 0, Math.min(buf.length, length - done), done);
     if (bytesRead === 0) {

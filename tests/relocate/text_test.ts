@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { UsageError } from "../../lib/errors.ts";
 import { relocate, relocateTextFile, relocateTextStream } from "../../lib/relocate/mod.ts";
 import {
   bytes,
@@ -319,4 +320,19 @@ Deno.test("text file: shrinking text over several MiB, keys across read steps", 
     const streamed = await runStream(relocateTextStream(new Map([[key, NEWP]])), [encoded]);
     assert.ok(new TextDecoder().decode(streamed.output) === expected);
   });
+});
+
+Deno.test("text: many matches in one chunk come out as one chunk; an unknown mode is refused", async () => {
+  const input = bytes(" /a/b/x".repeat(1000));
+  const out: Uint8Array[] = [];
+  for await (
+    const piece of ReadableStream.from([input]).pipeThrough(
+      relocateTextStream(new Map([["/a/b", "/y"]])),
+    )
+  ) {
+    out.push(piece);
+  }
+  assert.equal(out.length, 1);
+  assert.equal(latin1(out[0]), " /y/x".repeat(1000));
+  assert.throws(() => relocate(new Map(), "txt" as "text"), UsageError);
 });
