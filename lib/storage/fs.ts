@@ -6,7 +6,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { UsageError } from "../errors.ts";
-import { writeFileAtomic } from "../stream/io.ts";
+import { fileStream, writeFileAtomic } from "../stream/io.ts";
 import type { ObjectStore } from "./types.ts";
 
 /** Turns a `file://` URL or a plain path into an absolute filesystem path. */
@@ -43,8 +43,7 @@ export class FsStore implements ObjectStore {
   /** See {@link ObjectStore.get}. */
   async get(key: string): Promise<ReadableStream<Uint8Array> | undefined> {
     try {
-      const file = await Deno.open(this.#path(key), { read: true });
-      return file.readable;
+      return await fileStream(this.#path(key));
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return undefined;
       throw e;
@@ -79,7 +78,7 @@ export class FsStore implements ObjectStore {
       if (!(e instanceof Deno.errors.NotSupported) && (e as { code?: string }).code !== "EXDEV") {
         throw e;
       }
-      await writeFileAtomic(path, (await Deno.open(source)).readable);
+      await writeFileAtomic(path, await fileStream(source));
       await Deno.remove(source);
     }
   }
