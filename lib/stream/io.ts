@@ -21,13 +21,13 @@ export function streamOf(bytes: Uint8Array | string): ReadableStream<Uint8Array>
 }
 
 /**
- * A stream of the file at `path` in chunks of up to `chunkSize` bytes (default 1 MiB). Each chunk
+ * A stream of the file at `path` in chunks of up to `chunkSize` bytes (default 256 KiB). Each chunk
  * is a fresh buffer (consumers may keep it); large chunks keep per-chunk overhead low, which
  * `FsFile.readable`'s 64 KiB chunks do not.
  */
 export async function fileStream(
   path: string,
-  chunkSize = 1 << 20,
+  chunkSize = 1 << 18,
 ): Promise<ReadableStream<Uint8Array>> {
   const file = await Deno.open(path, { read: true });
   return new ReadableStream({

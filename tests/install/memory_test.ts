@@ -66,6 +66,7 @@ Deno.test({
         await sha256File(join(lib.dir, largest)),
       );
 
+      console.log(`peak RSS of the install process: ${(report.vmHwmKiB / 1024).toFixed(1)} MiB`);
       assert.ok(
         report.vmHwmKiB < PEAK_RSS_LIMIT_KIB,
         `peak RSS of the install was ${(report.vmHwmKiB / 1024).toFixed(1)} MiB, limit ${
