@@ -1,18 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
-const SAMPLE = fileURLToPath(new URL("../../examples/sample-store/data", import.meta.url));
-
-async function spackle(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", CLI, ...args] })
-    .output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { SAMPLE_STORE as SAMPLE, spackle } from "../_support/cli.ts";
 
 Deno.test("CLI: push, list, update-index, install, run — with plain progress lines off a TTY", async () => {
   const work = await Deno.makeTempDir({ prefix: "spackle-cli-" });

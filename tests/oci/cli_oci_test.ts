@@ -1,19 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { SAMPLE_STORE as SAMPLE, spackle } from "../_support/cli.ts";
 import { startRegistry } from "../_support/registry.ts";
-
-const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
-const SAMPLE = fileURLToPath(new URL("../../examples/sample-store/data", import.meta.url));
-
-async function spackle(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", CLI, ...args] })
-    .output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test("CLI with an oci+http:// registry mirror: push, list, install, run", async () => {
   const registry = await startRegistry();

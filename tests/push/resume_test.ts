@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openMirror, openStore, pushSpecs } from "../../mod.ts";
+import { SAMPLE_STORE as SAMPLE } from "../_support/cli.ts";
 
 const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
-const SAMPLE = fileURLToPath(new URL("../../examples/sample-store/data", import.meta.url));
 
 async function manifests(cache: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();

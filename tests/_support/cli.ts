@@ -1,0 +1,19 @@
+/** Runs the `spackle` CLI in a subprocess, as a user would. */
+import { fileURLToPath } from "node:url";
+
+const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
+
+/** The committed sample store (real ELF programs at a padded root). */
+export const SAMPLE_STORE = fileURLToPath(
+  new URL("../../examples/sample-store/data", import.meta.url),
+);
+
+/** Runs `spackle ARGS…`; returns the exit code and the decoded output. */
+export async function spackle(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", CLI, ...args] })
+    .output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
