@@ -8,6 +8,7 @@ import { constants, createGunzip, createGzip, gunzipSync, gzipSync } from "node:
 import { Duplex } from "node:stream";
 
 const GZIP_OS_UNKNOWN = 0xff;
+const GZIP_OS_OFFSET = 9;
 
 /**
  * Compresses with deflate level `level` (default 6, as Spack). The header is made identical to
@@ -18,20 +19,26 @@ export function gzipStream(level = 6): TransformStream<Uint8Array, Uint8Array> {
   const web = Duplex.toWeb(
     createGzip({ level, memLevel: 8, strategy: constants.Z_DEFAULT_STRATEGY }),
   );
-  let first = true;
-  const fixHeader = new TransformStream<Uint8Array, Uint8Array>({
+  return {
+    writable: web.writable as WritableStream<Uint8Array>,
+    readable: (web.readable as ReadableStream<Uint8Array>).pipeThrough(setGzipOsByte()),
+  } as TransformStream<Uint8Array, Uint8Array>;
+}
+
+/**
+ * Sets the OS byte (offset 9) of a gzip stream to 255, wherever the chunk boundaries fall.
+ * Chunks pass through in place.
+ */
+export function setGzipOsByte(): TransformStream<Uint8Array, Uint8Array> {
+  let offset = 0;
+  return new TransformStream({
     transform(chunk, controller) {
-      if (first && chunk.byteLength >= 10) {
-        chunk[9] = GZIP_OS_UNKNOWN;
-        first = false;
-      }
+      const at = GZIP_OS_OFFSET - offset;
+      if (at >= 0 && at < chunk.byteLength) chunk[at] = GZIP_OS_UNKNOWN;
+      offset += chunk.byteLength;
       controller.enqueue(chunk);
     },
   });
-  return {
-    writable: web.writable as WritableStream<Uint8Array>,
-    readable: (web.readable as ReadableStream<Uint8Array>).pipeThrough(fixHeader),
-  } as TransformStream<Uint8Array, Uint8Array>;
 }
 
 /** Decompresses gzip (one or more members). Corrupt input errors the stream. */
@@ -43,7 +50,7 @@ export function gunzipStream(): TransformStream<Uint8Array, Uint8Array> {
 /** gzip of a small in-memory object (spec blobs), with the same header as {@link gzipStream}. */
 export function gzipBytes(data: Uint8Array | string, level = 6): Uint8Array {
   const out = new Uint8Array(gzipSync(data, { level }));
-  out[9] = GZIP_OS_UNKNOWN;
+  out[GZIP_OS_OFFSET] = GZIP_OS_UNKNOWN;
   return out;
 }
 

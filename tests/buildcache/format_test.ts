@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { buildIndex, parseIndex } from "../../lib/buildcache/index.ts";
 import { parseManifest, serializeManifest, stripClearsign } from "../../lib/buildcache/manifest.ts";
 import { blobKey, specManifestKey } from "../../lib/buildcache/layout.ts";
@@ -8,7 +8,8 @@ import { parseSpecBlob, specBlobJson } from "../../lib/buildcache/spec_blob.ts";
 import { parseBuildInfo, serializeBuildInfo } from "../../lib/buildcache/buildinfo.ts";
 import { FormatError } from "../../lib/errors.ts";
 import { sha256Hex } from "../../lib/stream/digest.ts";
-import { gzipBytes } from "../../lib/stream/gzip.ts";
+import { gzipBytes, gzipStream, setGzipOsByte } from "../../lib/stream/gzip.ts";
+import { readAll, streamOf } from "../../lib/stream/io.ts";
 import { HARNESS, SPACK12 } from "../_support/fixtures.ts";
 
 const unsigned = join(SPACK12, "fs-unsigned");
@@ -76,6 +77,21 @@ Deno.test("gzip header matches Python's GzipFile(mtime=0)", () => {
   const gz = gzipBytes("hello");
   assert.deepEqual([...gz.slice(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
   assert.equal(new TextDecoder().decode(gunzipSync(gz)), "hello");
+});
+
+Deno.test("the gzip OS byte is set wherever chunk boundaries fall", async () => {
+  const gz = new Uint8Array(gzipSync("hello world"));
+  for (const size of [1, 3, 9, 10, gz.length]) {
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < gz.length; i += size) chunks.push(gz.slice(i, i + size));
+    const out = await readAll(ReadableStream.from(chunks).pipeThrough(setGzipOsByte()));
+    const want = gz.slice();
+    want[9] = 0xff;
+    assert.deepEqual(out, want, `chunks of ${size}`);
+  }
+  const streamed = await readAll(streamOf("x".repeat(100_000)).pipeThrough(gzipStream()));
+  assert.equal(streamed[9], 0xff);
+  assert.equal(new TextDecoder().decode(gunzipSync(streamed)), "x".repeat(100_000));
 });
 
 Deno.test("buildinfo from the fixtures round-trips to identical YAML", () => {
