@@ -10,17 +10,19 @@
  */
 import { dirname } from "node:path";
 import { parseBuildInfo } from "../buildcache/buildinfo.ts";
-import { InstallError, NotFoundError, RelocationError, SpackleError } from "../errors.ts";
+import { InstallError, NotFoundError, SpackleError } from "../errors.ts";
 import { countBytes, type ProgressListener } from "../events.ts";
 import type { CacheEntry, Mirror } from "../mirror/types.ts";
+import { ElfGrowError } from "../relocate/elf.ts";
+import { CannotGrowStringError } from "../relocate/errors.ts";
 import { filterShebangsInPrefix, installSbang } from "../relocate/sbang.ts";
 import {
   type ConcreteSpec,
+  edgesOf,
   isExternal,
   shortSpec,
   specFromNodes,
   type SpecNode,
-  traverse,
 } from "../spec/spec.ts";
 import { gunzipStream } from "../stream/gzip.ts";
 import { exists } from "../stream/io.ts";
@@ -136,8 +138,10 @@ function installOrder(specs: readonly ConcreteSpec[]): ConcreteSpec[] {
   const visit = (spec: ConcreteSpec, path: Set<string>) => {
     if (out.has(spec.node.hash) || path.has(spec.node.hash)) return;
     path.add(spec.node.hash);
-    for (const dep of traverse(spec, ["link", "run"]).slice(1)) {
-      if (!isExternal(dep)) visit(specFromNodes(dep.hash, spec.nodes), path);
+    // Direct edges only: the recursion reaches the transitive ones.
+    for (const edge of edgesOf(spec.node, ["link", "run"])) {
+      const dep = spec.nodes.get(edge.hash);
+      if (dep && !isExternal(dep)) visit(specFromNodes(dep.hash, spec.nodes), path);
     }
     out.set(spec.node.hash, spec);
   };
@@ -183,15 +187,11 @@ async function installOne(
       extracted.buildinfo,
       `${entry.source} (.spack/binary_distribution)`,
     );
-    const map = buildPrefixMap(
-      info,
-      entry.spec.node.hash === spec.node.hash ? entry.spec : spec,
-      layout,
-    );
+    const map = buildPrefixMap(info, entry.spec, layout);
     try {
       await relocatePrefix(staging, info, map, entry.source);
     } catch (e) {
-      if (e instanceof RelocationError && /longer/.test(e.message)) {
+      if (e instanceof CannotGrowStringError || e instanceof ElfGrowError) {
         throw new InstallError(
           name,
           `${e.message} The install root ${layout.storeRoot} is too long for this build; use a shorter root.`,

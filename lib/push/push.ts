@@ -24,7 +24,10 @@ export interface PushOptions {
   force?: boolean;
   /** Rebuild the cache index afterwards (when anything was pushed). */
   updateIndex?: boolean;
-  /** Specs to build concurrently (tarball creation is CPU-bound: gzip). Default 2. */
+  /**
+   * Specs pushed concurrently. Default 2: this overlaps reading, hashing and uploads, but not
+   * compression, which runs on one thread in Deno's `node:zlib`.
+   */
   jobs?: number;
   /** Also push the installed dependencies of each spec (default true), build dependencies included. */
   withDependencies?: boolean;
