@@ -28,6 +28,7 @@ import {
   relativePrefix,
   writeDatabase,
 } from "../lib/store/mod.ts";
+import { seededRandom } from "../tests/_support/random.ts";
 
 /** The unpadded install root the synthetic store records (its files mention it). */
 export const SYNTHETIC_UNPADDED_ROOT = "/opt/bench/store";
@@ -175,21 +176,9 @@ function concrete(root: SpecNode, ...deps: ConcreteSpec[]): ConcreteSpec {
   return { node: root, nodes };
 }
 
-/** mulberry32: a small seeded generator, so the tree is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Pseudo-random bytes; files cut from it at different offsets stay incompressible to gzip. */
 function randomPool(seed: number): Uint8Array {
-  const next = prng(seed);
+  const next = seededRandom(seed);
   const words = new Uint32Array(POOL_BYTES / 4);
   for (let i = 0; i < words.length; i++) words[i] = next() * 4294967296;
   return new Uint8Array(words.buffer);
@@ -197,7 +186,7 @@ function randomPool(seed: number): Uint8Array {
 
 /** C-like declarations over a small vocabulary: gzip -6 packs them about 4:1. */
 function textPool(seed: number): Uint8Array {
-  const next = prng(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)];
   const words = (
     "buffer stream index table node entry value state count offset header block cache " +
@@ -257,7 +246,7 @@ class PrefixWriter {
     readonly pools: { random: Uint8Array; text: Uint8Array; libraries: Library[] },
     seed: number,
   ) {
-    this.#next = prng(seed);
+    this.#next = seededRandom(seed);
   }
 
   async fill(

@@ -1,4 +1,8 @@
 /** Shared helpers of the relocation tests: byte notation, seeded splits, stream runners. */
+import { seededRandom } from "../_support/random.ts";
+
+export { seededRandom } from "../_support/random.ts";
+export { withTempDir } from "../_support/temp.ts";
 
 /** Bytes of a string whose characters are all below U+0100 (`"\xff"` is the byte 0xff). */
 export function bytes(s: string): Uint8Array {
@@ -26,18 +30,6 @@ export const H = "abcdefghijklmnopqrstuvwxyz234567";
 export const OLDP = `${PAD}/linux-x86_64/zlib-1.3-${H}`;
 /** Its new, unpadded location (68 bytes). */
 export const NEWP = `/home/u/spack/linux-x86_64/zlib-1.3-${H}`;
-
-/** Deterministic PRNG (mulberry32) returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Splits `data` into copies of consecutive pieces ending at the sorted offsets `cuts`. */
 export function splitAt(data: Uint8Array, cuts: readonly number[]): Uint8Array[] {
@@ -113,16 +105,6 @@ export async function runStream(
     at += p.length;
   }
   return { output };
-}
-
-/** A fresh temp dir, removed after `fn` completes. */
-export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "spackle-relocate-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 /** The suffix Spack appends to every binary relocation error (reference §1.5). */

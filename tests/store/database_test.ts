@@ -15,21 +15,13 @@ import {
 import { relativePrefix } from "../../lib/store/projection.ts";
 import { TESTDATA } from "../_support/fixtures.ts";
 import { installPrefix, makeSpec } from "./_specs.ts";
+import { withTempDir } from "../_support/temp.ts";
 
 const FIXTURE = gunzipSync(
   await Deno.readFile(
     join(TESTDATA, "lib/spack/spack/test/data/database/index.json.v7_v8.json.gz"),
   ),
 ).toString("utf8");
-
-async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "spackle-store-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("DB v8 fixture: parse and serialise give back the same bytes", () => {
   const db = parseDatabase(FIXTURE, "fixture");
@@ -125,7 +117,7 @@ Deno.test("mergeSpecs counts refs as Spack did in the fixture (every dependent, 
 });
 
 Deno.test("writeDatabase/readDatabase: atomic write, lock and verifier files, same records", async () => {
-  await withTemp(async (root) => {
+  await withTempDir(async (root) => {
     await assert.rejects(() => readDatabase(root), NotFoundError);
     const db = parseDatabase(FIXTURE, "fixture");
     await writeDatabase(root, db);
@@ -138,7 +130,7 @@ Deno.test("writeDatabase/readDatabase: atomic write, lock and verifier files, sa
 });
 
 Deno.test("addInstalled records a DAG: externals, missing build deps, explicit, ref_count", async () => {
-  await withTemp(async (root) => {
+  await withTempDir(async (root) => {
     const glibc = makeSpec("glibc", "2.36", [], { external: "/usr" });
     const cmake = makeSpec("cmake", "3.30", [{ spec: glibc, types: ["link"], virtuals: ["libc"] }]);
     const lib = makeSpec("libz", "1.3", [
@@ -180,7 +172,7 @@ Deno.test("addInstalled records a DAG: externals, missing build deps, explicit, 
 });
 
 Deno.test("addInstalled: parallel calls into one root keep every record", async () => {
-  await withTemp(async (root) => {
+  await withTempDir(async (root) => {
     const glibc = makeSpec("glibc", "2.36", [], { external: "/usr" });
     const apps = Array.from(
       { length: 8 },
@@ -195,7 +187,7 @@ Deno.test("addInstalled: parallel calls into one root keep every record", async 
 });
 
 Deno.test("addInstalled: two processes adding at once keep every record", async () => {
-  await withTemp(async (root) => {
+  await withTempDir(async (root) => {
     const specs = Array.from({ length: 16 }, (_, i) => makeSpec(`tool${i}`, "1.0"));
     for (const s of specs) await installPrefix(join(root, relativePrefix(s.node)), s);
     const specFiles = specs.map((s) => join(root, relativePrefix(s.node), ".spack", "spec.json"));

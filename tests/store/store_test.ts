@@ -6,17 +6,9 @@ import { addInstalled } from "../../lib/store/database.ts";
 import { paddedRoot, relativePrefix } from "../../lib/store/projection.ts";
 import { openStore } from "../../lib/store/store.ts";
 import { installPrefix, makeSpec } from "./_specs.ts";
+import { withTempDir } from "../_support/temp.ts";
 
 const SAMPLE = new URL("../../examples/sample-store/", import.meta.url).pathname;
-
-async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "spackle-store-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** An app with a library and an external libc, installed under `root`; returns the specs. */
 async function populate(root: string, prefixOf?: (node: SpecNode) => string) {
@@ -57,7 +49,7 @@ Deno.test("openStore reads the committed sample store and finds its recorded roo
 });
 
 Deno.test("a store moved elsewhere keeps its recorded root; options.root overrides", async () => {
-  await withTemp(async (tmp) => {
+  await withTempDir(async (tmp) => {
     const root = paddedRoot(join(tmp, "old", "store"), 160);
     const { glibc, lib, app, tool } = await populate(root);
     await Deno.rename(join(tmp, "old"), join(tmp, "new"));
@@ -85,7 +77,7 @@ Deno.test("a store moved elsewhere keeps its recorded root; options.root overrid
 });
 
 Deno.test("a moved store with another projection is found from the prefixes on disk", async () => {
-  await withTemp(async (tmp) => {
+  await withTempDir(async (tmp) => {
     const root = join(tmp, "old");
     const { app } = await populate(root, (n) => join(root, "custom", n.name, n.hash));
     await Deno.rename(root, join(tmp, "new"));
@@ -96,7 +88,7 @@ Deno.test("a moved store with another projection is found from the prefixes on d
 });
 
 Deno.test("resolve: name, name@version, /hash; ambiguity lists the candidates", async () => {
-  await withTemp(async (root) => {
+  await withTempDir(async (root) => {
     const specs = ["1.0", "1.1", "1.10"].map((v) => makeSpec("pkg", v));
     specs.push(makeSpec("other", "2.0"));
     // Add tools until two share their first hash character, so "/x" is ambiguous.
@@ -133,7 +125,7 @@ Deno.test("resolve: name, name@version, /hash; ambiguity lists the candidates", 
 });
 
 Deno.test("openStore: missing database, and a prefix whose spec.json names another spec", async () => {
-  await withTemp(async (tmp) => {
+  await withTempDir(async (tmp) => {
     await assert.rejects(() => openStore(join(tmp, "absent")), NotFoundError);
     await assert.rejects(() => openStore(tmp), NotFoundError);
     const { lib, app } = await populate(tmp);
