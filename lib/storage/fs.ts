@@ -6,7 +6,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { UsageError } from "../errors.ts";
-import { fileStream, writeFileAtomic } from "../stream/io.ts";
+import { writeFileAtomic } from "../stream/io.ts";
 import type { ObjectStore } from "./types.ts";
 
 /** Turns a `file://` URL or a plain path into an absolute filesystem path. */
@@ -43,7 +43,7 @@ export class FsStore implements ObjectStore {
   /** See {@link ObjectStore.get}. */
   async get(key: string): Promise<ReadableStream<Uint8Array> | undefined> {
     try {
-      return await fileStream(this.#path(key));
+      return (await Deno.open(this.#path(key), { read: true })).readable;
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return undefined;
       throw e;
@@ -78,7 +78,7 @@ export class FsStore implements ObjectStore {
       if (!(e instanceof Deno.errors.NotSupported) && (e as { code?: string }).code !== "EXDEV") {
         throw e;
       }
-      await writeFileAtomic(path, await fileStream(source));
+      await writeFileAtomic(path, (await Deno.open(source)).readable);
       await Deno.remove(source);
     }
   }

@@ -21,34 +21,6 @@ export function streamOf(bytes: Uint8Array | string): ReadableStream<Uint8Array>
 }
 
 /**
- * A stream of the file at `path` in chunks of up to `chunkSize` bytes (default 256 KiB). Each chunk
- * is a fresh buffer (consumers may keep it); large chunks keep per-chunk overhead low, which
- * `FsFile.readable`'s 64 KiB chunks do not.
- */
-export async function fileStream(
-  path: string,
-  chunkSize = 1 << 18,
-): Promise<ReadableStream<Uint8Array>> {
-  const file = await Deno.open(path, { read: true });
-  return new ReadableStream({
-    type: "bytes",
-    async pull(controller) {
-      const buffer = new Uint8Array(chunkSize);
-      const n = await file.read(buffer);
-      if (n === null) {
-        file.close();
-        controller.close();
-      } else {
-        controller.enqueue(buffer.subarray(0, n));
-      }
-    },
-    cancel() {
-      file.close();
-    },
-  });
-}
-
-/**
  * Writes `stream` to `path` atomically: into a temporary name in the same directory, renamed
  * into place only when the stream ended without error; on error the temporary file is removed.
  */
