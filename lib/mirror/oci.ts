@@ -13,11 +13,10 @@ import {
   DOCKER_MANIFEST,
   formatOciMirrorUrl,
   OCI_MANIFEST,
-  type OciMirrorLocation,
-  parseOciMirrorUrl,
-  RegistryClient,
   type RegistryClientOptions,
 } from "../registry/mod.ts";
+import { OCI_LAYOUT_SCHEME, openImageRepository, parseImageLocation } from "../oci/open.ts";
+import type { ImageRepository } from "../oci/repository.ts";
 import { type ConcreteSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
 import { sha256Hex } from "../stream/digest.ts";
 import { readAll, streamOf } from "../stream/io.ts";
@@ -78,8 +77,9 @@ interface SpecImage {
 export class OciMirror implements Mirror {
   /** Always true: whether the registry grants push rights shows only on the first upload. */
   readonly writable = true;
-  readonly #location: OciMirrorLocation;
-  readonly #client: RegistryClient;
+  /** See {@link Mirror.url}: `oci://` or `oci+http://` with host and repository, or `oci-layout:PATH`. */
+  readonly url: string;
+  readonly #repo: ImageRepository;
   readonly #timestamp: string;
   readonly #warn: (message: string) => void;
   // Own layers of the specs pushed through this instance, by DAG hash.
@@ -91,36 +91,25 @@ export class OciMirror implements Mirror {
   /**
    * Opens the mirror at `url`; nothing is fetched until the first call.
    *
-   * @throws {FormatError} when `url` is not an `oci://` or `oci+http://` reference.
+   * @throws {FormatError} when `url` is not an `oci://`, `oci+http://` or `oci-layout:` location.
    */
   constructor(url: string, options: OciMirrorOptions = {}) {
-    this.#location = parseOciMirrorUrl(url);
-    this.#client = new RegistryClient(this.#location.reference.domain, {
-      ...options.registry,
-      plainHttp: this.#location.plainHttp,
-    });
+    const location = parseImageLocation(url);
+    this.url = location.kind === "layout"
+      ? `${OCI_LAYOUT_SCHEME}${location.path}`
+      : formatOciMirrorUrl(location);
+    this.#repo = openImageRepository(location, options.registry);
     this.#timestamp = options.archiveTimestamp ?? archiveTimestamp();
     this.#warn = options.onWarning ?? (() => {});
   }
 
-  /** See {@link Mirror.url}: `oci://` or `oci+http://` with host and repository. */
-  get url(): string {
-    return formatOciMirrorUrl(this.#location);
-  }
-
-  get #repo(): string {
-    return this.#location.reference.repository;
-  }
-
   #where(ref: string): string {
-    return `${this.#location.reference.domain}/${this.#repo}${
-      ref.startsWith("sha256:") ? "@" : ":"
-    }${ref}`;
+    return `${this.#repo.location}${ref.startsWith("sha256:") ? "@" : ":"}${ref}`;
   }
 
   /** See {@link Mirror.fetchBlob}: the registry verifies the digest while streaming. */
   fetchBlob(digest: string): Promise<ReadableStream<Uint8Array>> {
-    return this.#client.getBlob(this.#repo, digest);
+    return this.#repo.getBlob(digest);
   }
 
   async #readBlob(digest: string): Promise<Uint8Array> {
@@ -134,7 +123,7 @@ export class OciMirror implements Mirror {
   async listSpecs(): Promise<ConcreteSpec[]> {
     let manifest: ImageManifest;
     try {
-      const fetched = await this.#client.getManifest(this.#repo, INDEX_TAG, [OCI_MANIFEST]);
+      const fetched = await this.#repo.getManifest(INDEX_TAG, [OCI_MANIFEST]);
       manifest = parseImageManifest(fetched.bytes, this.#where(INDEX_TAG));
     } catch (e) {
       if (!(e instanceof NotFoundError)) throw e;
@@ -151,13 +140,7 @@ export class OciMirror implements Mirror {
 
   /** Every readable spec image, in tag order. */
   async #scan(): Promise<SpecImage[]> {
-    let tags: string[];
-    try {
-      tags = await this.#client.listTags(this.#repo);
-    } catch (e) {
-      if (e instanceof NotFoundError) return [];
-      throw e;
-    }
+    const tags = await this.#repo.listTags();
     const images = await Promise.all(
       tags.filter(isSpecTag).sort().map(async (tag) => {
         try {
@@ -179,7 +162,7 @@ export class OciMirror implements Mirror {
    */
   async #readImage(tag: string): Promise<SpecImage> {
     const source = this.#where(tag);
-    const fetched = await this.#client.getManifest(this.#repo, tag, SPEC_MANIFEST_TYPES);
+    const fetched = await this.#repo.getManifest(tag, SPEC_MANIFEST_TYPES);
     const manifest = parseImageManifest(fetched.bytes, source);
     const configBytes = await this.#readBlob(manifest.config.digest);
     const configText = new TextDecoder().decode(configBytes);
@@ -225,7 +208,7 @@ export class OciMirror implements Mirror {
     try {
       const image = await this.#findImage(node);
       return image !== undefined &&
-        await this.#client.headBlob(this.#repo, image.layer.digest) !== undefined;
+        await this.#repo.headBlob(image.layer.digest) !== undefined;
     } catch {
       return false;
     }
@@ -242,8 +225,7 @@ export class OciMirror implements Mirror {
       size: tarball.size,
       diffId: `sha256:${tarball.diffId}`,
     };
-    await this.#client.pushBlob(
-      this.#repo,
+    await this.#repo.pushBlob(
       layer.digest,
       layer.size,
       () => Deno.openSync(tarball.path).readable,
@@ -270,13 +252,13 @@ export class OciMirror implements Mirror {
 
     const config = specImageConfig(spec, all, this.#timestamp);
     const configDigest = `sha256:${sha256Hex(config)}`;
-    await this.#client.pushBlob(this.#repo, configDigest, config.length, () => streamOf(config));
+    await this.#repo.pushBlob(configDigest, config.length, () => streamOf(config));
     const manifest = imageManifest(
       configDescriptor(configDigest, config.length),
       all.map((l) => layerDescriptor(l.digest, l.size)),
       describeSpec(spec.node),
     );
-    await this.#client.putManifest(this.#repo, specTag(spec.node), manifest, OCI_MANIFEST);
+    await this.#repo.putManifest(specTag(spec.node), manifest, OCI_MANIFEST);
   }
 
   /**
@@ -294,9 +276,8 @@ export class OciMirror implements Mirror {
       buildIndex(roots, pool, new Set(roots.map((n) => n.hash))),
     );
     const indexDigest = `sha256:${sha256Hex(index)}`;
-    await this.#client.pushBlob(this.#repo, indexDigest, index.length, () => streamOf(index));
-    await this.#client.pushBlob(
-      this.#repo,
+    await this.#repo.pushBlob(indexDigest, index.length, () => streamOf(index));
+    await this.#repo.pushBlob(
       EMPTY_CONFIG_DIGEST,
       EMPTY_CONFIG.length,
       () => streamOf(EMPTY_CONFIG),
@@ -305,7 +286,7 @@ export class OciMirror implements Mirror {
       configDescriptor(EMPTY_CONFIG_DIGEST, EMPTY_CONFIG.length),
       [layerDescriptor(indexDigest, index.length)],
     );
-    await this.#client.putManifest(this.#repo, INDEX_TAG, manifest, OCI_MANIFEST);
+    await this.#repo.putManifest(INDEX_TAG, manifest, OCI_MANIFEST);
     return roots.length;
   }
 }
