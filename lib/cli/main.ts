@@ -37,10 +37,18 @@ export function buildProgram(render: ProgressRenderer): Command {
     .option("-f, --force", "overwrite specs already in the build cache")
     .option("--update-index, --rebuild-index", "regenerate the build cache index afterwards")
     .option("-u, --unsigned", "push unsigned specs (the only mode this version writes)")
-    .option("-j, --jobs <n>", "specs to process concurrently", positiveInt, 2)
+    .option(
+      "-j, --jobs <n>",
+      "specs processed concurrently; also the limit of requests in flight to a registry",
+      positiveInt,
+      2,
+    )
     .action(async (mirrorUrl: string, selectors: string[], opts) => {
       const store = await openStore(opts.store);
-      const mirror = await openMirror(mirrorUrl, { onWarning: warn(render) });
+      const mirror = await openMirror(mirrorUrl, {
+        onWarning: warn(render),
+        registry: { concurrency: opts.jobs },
+      });
       const specs = selectors.length
         ? selectSpecs(store.specs, selectors, opts.store)
         : store.specs;
