@@ -24,6 +24,9 @@ import {
   specFromNodes,
   type SpecNode,
 } from "../spec/spec.ts";
+import { verifyClearsigned } from "../signing/clearsign.ts";
+import { SignatureError } from "../signing/errors.ts";
+import type { TrustedKey } from "../signing/keys.ts";
 import { gunzipStream } from "../stream/gzip.ts";
 import { exists } from "../stream/io.ts";
 import { addInstalled, paddedRoot, relativePrefix } from "../store/mod.ts";
@@ -38,10 +41,16 @@ export interface InstallOptions {
   /** Pad the root to this many characters as Spack's `padded_length` does. */
   paddedLength?: number;
   /**
-   * Require signed entries (default true, as Spack). Signature verification is not available in
-   * this version, so installs need `checkSignature: false`.
+   * Require every entry to be signed by one of `trustedKeys` (default true, as Spack): its
+   * clearsigned manifest (or v2 spec file) must verify before anything is downloaded, and the
+   * tarball digest comes from the signed text. False: install without looking at signatures.
    */
   checkSignature?: boolean;
+  /**
+   * Keys trusted to sign entries (from `loadTrustedKeys`, or `trustCacheKeys` after an explicit
+   * decision to trust a cache's own keys). Default: none, so every signed entry is refused.
+   */
+  trustedKeys?: readonly TrustedKey[];
   /** Receives progress events. */
   onProgress?: ProgressListener;
 }
@@ -111,7 +120,9 @@ export async function installSpecs(
     try {
       const entry = await mirror.getEntry(spec);
       if (!entry) throw new NotFoundError(`${name} in ${mirror.url}`);
-      checkSignature(entry, options.checkSignature ?? true, name);
+      if (options.checkSignature ?? true) {
+        await checkSignature(entry, options.trustedKeys ?? [], name);
+      }
       const bytes = await installOne(mirror, entry, spec, prefix, layout, options.onProgress);
       await addInstalled(storeRoot, [spec], explicit);
       result.installed.set(spec.node.hash, prefix);
@@ -149,18 +160,27 @@ function installOrder(specs: readonly ConcreteSpec[]): ConcreteSpec[] {
   return [...out.values()];
 }
 
-function checkSignature(entry: CacheEntry, required: boolean, name: string): void {
-  if (!required) return;
+/**
+ * Verifies the entry's signature (build cache format reference §1.9). The entry's tarball digest
+ * was parsed from the same text, and verification checks that text is the signed one.
+ */
+async function checkSignature(
+  entry: CacheEntry,
+  trustedKeys: readonly TrustedKey[],
+  name: string,
+): Promise<void> {
   if (!entry.signedText) {
     throw new InstallError(
       name,
       `required signature was not found on ${entry.source} (pass --no-check-signature to install unsigned specs)`,
     );
   }
-  throw new InstallError(
-    name,
-    `${entry.source} is signed, but signature verification is not available in this version (pass --no-check-signature)`,
-  );
+  try {
+    await verifyClearsigned(entry.signedText, trustedKeys, entry.source);
+  } catch (e) {
+    if (e instanceof SignatureError) throw new InstallError(name, e.message, { cause: e });
+    throw e;
+  }
 }
 
 async function installOne(

@@ -25,6 +25,7 @@ import {
   stripClearsign,
 } from "../buildcache/manifest.ts";
 import { buildIndex, parseIndex } from "../buildcache/index.ts";
+import { type CacheKey, listCacheKeys, publishKey, updateKeyIndex } from "../buildcache/keys.ts";
 import { parseSpecBlob, specBlobJson } from "../buildcache/spec_blob.ts";
 import { V2_INDEX_KEY, v2SpecFileKeys, v2TarballKey } from "../buildcache/v2.ts";
 import { type ConcreteSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
@@ -32,23 +33,33 @@ import { sha256Hex, verifySha256 } from "../stream/digest.ts";
 import { gzipBytes, maybeGunzip } from "../stream/gzip.ts";
 import { readAll, streamOf } from "../stream/io.ts";
 import type { ObjectStore } from "../storage/types.ts";
+import { verifyClearsigned } from "../signing/clearsign.ts";
+import type { Signer } from "../signing/signer.ts";
 import type { CacheEntry, Mirror, PushedTarball } from "./types.ts";
 
 /** Options of {@link UrlMirror}. */
 export interface UrlMirrorOptions {
   /** Called with non-fatal problems (an unreadable entry skipped while indexing). */
   onWarning?: (message: string) => void;
+  /**
+   * Clearsigns every spec manifest pushed and publishes the signer's public key (reference
+   * §1.9, §1.7). An existing entry counts as present only when it verifies with this key.
+   */
+  signer?: Signer;
 }
 
 /** {@link Mirror} in Spack's URL layout v3 (read and write) and v2 (read only). */
 export class UrlMirror implements Mirror {
   readonly #store: ObjectStore;
   readonly #warn: (message: string) => void;
+  readonly #signer?: Signer;
+  #keyPublished?: Promise<string>;
 
   /** Wraps `store`. */
   constructor(store: ObjectStore, options: UrlMirrorOptions = {}) {
     this.#store = store;
     this.#warn = options.onWarning ?? (() => {});
+    this.#signer = options.signer;
   }
 
   /** See {@link Mirror.url}. */
@@ -207,6 +218,8 @@ export class UrlMirror implements Mirror {
     if (text === undefined) return false;
     try {
       const manifest = parseManifest(text, this.#where(key));
+      // Pushing signed, an unsigned or unverifiable entry is replaced, as Spack does.
+      if (this.#signer) await verifyClearsigned(text, [this.#signer.publicKey], this.#where(key));
       for (const r of manifest.data) {
         if (!await this.#store.exists(blobKey(r.checksumAlgorithm, r.checksum))) return false;
       }
@@ -236,11 +249,18 @@ export class UrlMirror implements Mirror {
       checksum: sha256Hex(specBlob),
     };
     await this.#putBlob(specRecord, specBlob);
+    let manifest = serializeManifest([tarRecord, specRecord]);
+    if (this.#signer) {
+      manifest = await this.#signer.clearsign(manifest);
+      // Spack publishes the key after all packages; once before the first signed manifest also
+      // means no reader meets a signature whose key the cache does not publish yet.
+      this.#keyPublished ??= publishKey(this.#store, this.#signer.publicKeyArmored, {
+        updateIndex: false,
+      });
+      await this.#keyPublished;
+    }
     // The manifest goes last: a visible manifest implies its blobs exist.
-    await this.#store.put(
-      specManifestKey(spec.node),
-      streamOf(serializeManifest([tarRecord, specRecord])),
-    );
+    await this.#store.put(specManifestKey(spec.node), streamOf(manifest));
     await this.#ensureLayoutJson();
   }
 
@@ -259,7 +279,10 @@ export class UrlMirror implements Mirror {
     if (!this.writable) throw new UsageError(`mirror ${this.url} is read-only`);
   }
 
-  /** See {@link Mirror.updateIndex}. */
+  /**
+   * See {@link Mirror.updateIndex}. With a signer the key index is rebuilt too, as
+   * `spack buildcache push --update-index` does after publishing a key.
+   */
   async updateIndex(): Promise<number> {
     this.#requireWritable();
     const entries = await this.#scanV3();
@@ -277,8 +300,23 @@ export class UrlMirror implements Mirror {
     };
     await this.#putBlob(record, bytes);
     await this.#store.put(INDEX_MANIFEST_KEY, streamOf(serializeManifest([record])));
+    if (this.#signer) await this.updateKeyIndex();
     await this.#ensureLayoutJson();
     return roots.length;
+  }
+
+  /**
+   * Rebuilds the key index from the key manifests present (`spack buildcache update-index
+   * --keys`); returns the fingerprints indexed.
+   */
+  async updateKeyIndex(): Promise<string[]> {
+    this.#requireWritable();
+    return await updateKeyIndex(this.#store);
+  }
+
+  /** The public keys the cache publishes (digest-checked; none of them trusted by this). */
+  async listKeys(): Promise<CacheKey[]> {
+    return await listCacheKeys(this.#store);
   }
 }
 
