@@ -23,6 +23,8 @@ export type { CacheEntry, Mirror, PushedTarball, TarballRef } from "./lib/mirror
 export { UrlMirror, type UrlMirrorOptions } from "./lib/mirror/url.ts";
 export { OciMirror, type OciMirrorOptions } from "./lib/mirror/oci.ts";
 export * from "./lib/registry/mod.ts";
+export * from "./lib/oci/mod.ts";
+export * from "./lib/signing/mod.ts";
 export { FsStore, localPath } from "./lib/storage/fs.ts";
 export type { ObjectStore } from "./lib/storage/types.ts";
 export { PushError, type PushOptions, type PushResult, pushSpecs } from "./lib/push/push.ts";

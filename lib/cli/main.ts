@@ -8,6 +8,11 @@ import { Command, InvalidArgumentError } from "commander";
 import { SpackleError, UsageError } from "../errors.ts";
 import { installSpecs } from "../install/install.ts";
 import { openMirror } from "../mirror/open.ts";
+import type { Mirror } from "../mirror/types.ts";
+import { isOciLayoutUrl } from "../oci/open.ts";
+import { isOciUrl } from "../registry/reference.ts";
+import { UrlMirror } from "../mirror/url.ts";
+import { loadSigningKey, loadTrustedKeys, type Signer, trustCacheKeys } from "../signing/mod.ts";
 import { pushSpecs } from "../push/push.ts";
 import { selectSpecs } from "../spec/select.ts";
 import { targetName } from "../spec/spec.ts";
@@ -35,8 +40,16 @@ export function buildProgram(render: ProgressRenderer): Command {
     .argument("[specs...]", "name, name@version or /hashprefix; none means every installed spec")
     .requiredOption("--store <root>", "Spack install tree to push from")
     .option("-f, --force", "overwrite specs already in the build cache")
+    // commander names the value after the last long flag: opts.rebuildIndex.
     .option("--update-index, --rebuild-index", "regenerate the build cache index afterwards")
-    .option("-u, --unsigned", "push unsigned specs (the only mode this version writes)")
+    .option("--signed", "clearsign the spec manifests (the default when a key is given)")
+    .option("-u, --unsigned", "push unsigned specs")
+    .option(
+      "-k, --key <key>",
+      "signing key: an armored private key file, or a fingerprint or key id",
+    )
+    .option("--keyring <dir>", "directory of armored private keys to find --key in")
+    .option("--gpg-home <dir>", "GnuPG home to export --key from (default $GNUPGHOME or ~/.gnupg)")
     .option(
       "-j, --jobs <n>",
       "specs processed concurrently; also the limit of requests in flight to a registry",
@@ -45,16 +58,18 @@ export function buildProgram(render: ProgressRenderer): Command {
     )
     .action(async (mirrorUrl: string, selectors: string[], opts) => {
       const store = await openStore(opts.store);
+      const signer = await pushSigner(mirrorUrl, opts, render);
       const mirror = await openMirror(mirrorUrl, {
         onWarning: warn(render),
         registry: { concurrency: opts.jobs },
+        signer,
       });
       const specs = selectors.length
         ? selectSpecs(store.specs, selectors, opts.store)
         : store.specs;
       const result = await pushSpecs(mirror, store, specs, {
         force: opts.force,
-        updateIndex: opts.updateIndex,
+        updateIndex: opts.rebuildIndex,
         jobs: opts.jobs,
         onProgress: render.onProgress,
       });
@@ -99,10 +114,38 @@ export function buildProgram(render: ProgressRenderer): Command {
     .alias("rebuild-index")
     .description("regenerate the index of a build cache from its spec manifests")
     .argument("<mirror>", "build cache URL or directory")
-    .action(async (mirrorUrl: string) => {
+    .option("-k, --keys", "also regenerate the index of the public keys")
+    .action(async (mirrorUrl: string, opts) => {
       const mirror = await openMirror(mirrorUrl, { onWarning: warn(render) });
       const n = await mirror.updateIndex();
       render.line(`Indexed ${n} spec${n === 1 ? "" : "s"} in ${mirror.url}`);
+      if (opts.keys) {
+        const keys = await urlMirror(mirror).updateKeyIndex();
+        render.line(`Indexed ${keys.length} key${keys.length === 1 ? "" : "s"}`);
+      }
+    });
+
+  const keys = program.command("keys").description("public keys published in a build cache");
+  keys.command("list")
+    .description("list the keys a build cache publishes")
+    .argument("<mirror>", "build cache URL or directory")
+    .action(async (mirrorUrl: string) => {
+      const mirror = urlMirror(await openMirror(mirrorUrl, { onWarning: warn(render) }));
+      for (const key of await trustCacheKeys(mirror)) {
+        console.log(`${key.fingerprint} ${key.userIds.join(", ")}`);
+      }
+    });
+  keys.command("trust")
+    .description("save the keys a build cache publishes into a directory, for --trust-key DIR")
+    .argument("<mirror>", "build cache URL or directory")
+    .requiredOption("--into <dir>", "directory of trusted public keys")
+    .action(async (mirrorUrl: string, opts) => {
+      const mirror = urlMirror(await openMirror(mirrorUrl, { onWarning: warn(render) }));
+      await Deno.mkdir(opts.into, { recursive: true });
+      for (const key of await trustCacheKeys(mirror)) {
+        await Deno.writeTextFile(`${opts.into}/${key.fingerprint}.pub`, key.armored);
+        render.line(`Trusted ${key.fingerprint} ${key.userIds.join(", ")}`);
+      }
     });
 
   program.command("install")
@@ -116,13 +159,25 @@ export function buildProgram(render: ProgressRenderer): Command {
       positiveInt,
     )
     .option("--no-check-signature", "install unsigned or unverifiable specs")
+    .option(
+      "--trust-key <path>",
+      "armored public key file or directory of them to verify signatures with (repeatable)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option("--trust-cache-keys", "trust the keys the build cache itself publishes")
     .action(async (mirrorUrl: string, selectors: string[], opts) => {
       const mirror = await openMirror(mirrorUrl, { onWarning: warn(render) });
       const specs = selectSpecs(await mirror.listSpecs(), selectors, mirror.url);
+      const trustedKeys = [
+        ...await loadTrustedKeys(opts.trustKey),
+        ...(opts.trustCacheKeys ? await trustCacheKeys(mirror) : []),
+      ];
       const result = await installSpecs(mirror, specs, {
         root: opts.root,
         paddedLength: opts.paddedLength,
         checkSignature: opts.checkSignature,
+        trustedKeys,
         onProgress: render.onProgress,
       });
       render.done();
@@ -130,6 +185,37 @@ export function buildProgram(render: ProgressRenderer): Command {
     });
 
   return program;
+}
+
+/** The signer of a push: none with --unsigned, or for OCI mirrors (Spack signs no OCI images). */
+async function pushSigner(
+  mirrorUrl: string,
+  opts: { signed?: boolean; unsigned?: boolean; key?: string; keyring?: string; gpgHome?: string },
+  render: ProgressRenderer,
+): Promise<Signer | undefined> {
+  if (opts.signed && opts.unsigned) {
+    throw new UsageError("--signed and --unsigned exclude each other");
+  }
+  if (opts.unsigned || (!opts.signed && opts.key === undefined)) return undefined;
+  if (isOciUrl(mirrorUrl) || isOciLayoutUrl(mirrorUrl)) {
+    render.line(
+      "warning: Code signing is currently not supported for OCI images. Use --unsigned to silence this warning.",
+    );
+    return undefined;
+  }
+  return await loadSigningKey({
+    key: opts.key,
+    keyring: opts.keyring,
+    gpgHome: opts.gpgHome ?? Deno.env.get("GNUPGHOME") ??
+      (opts.keyring === undefined ? `${Deno.env.get("HOME")}/.gnupg` : undefined),
+    // From the environment, never a flag, so it stays out of process listings.
+    passphrase: Deno.env.get("SPACKLE_SIGNING_PASSPHRASE"),
+  });
+}
+
+function urlMirror(mirror: Mirror): UrlMirror {
+  if (mirror instanceof UrlMirror) return mirror;
+  throw new UsageError(`${mirror.url} publishes no signing keys (OCI build cache)`);
 }
 
 function warn(render: ProgressRenderer): (message: string) => void {

@@ -17,6 +17,8 @@ Deno.test("CLI: push, list, update-index, install, run — with plain progress l
       /^\[2\/2\] Pushed sample-hello@1\.0\/wf75vov: sha256:[0-9a-f]{64} \(/m,
     );
     assert.ok(!push.stderr.includes("\r"), "no carriage returns off a TTY");
+    // --update-index wrote the index.
+    await Deno.stat(join(cache, "v3", "manifests", "index", "index.manifest.json"));
 
     const again = await spackle("push", `file://${cache}`, "sample-hello", "--store", SAMPLE);
     assert.equal(again.code, 0, again.stderr);
