@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { SpackleError, UsageError } from "../errors.ts";
 import { installSpecs } from "../install/install.ts";
 import { openMirror } from "../mirror/open.ts";
@@ -17,14 +17,10 @@ import { pushSpecs } from "../push/push.ts";
 import { selectSpecs } from "../spec/select.ts";
 import { targetName } from "../spec/spec.ts";
 import { openStore } from "../store/mod.ts";
+import { positiveInt } from "./_args.ts";
+import { copyCommand } from "./copy.ts";
 import { ProgressRenderer } from "./progress.ts";
 import denoJson from "../../deno.json" with { type: "json" };
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
 
 /** Builds the `spackle` program (commander). `render` receives progress events. */
 export function buildProgram(render: ProgressRenderer): Command {
@@ -184,6 +180,7 @@ export function buildProgram(render: ProgressRenderer): Command {
       for (const [, prefix] of result.installed) console.log(prefix);
     });
 
+  program.addCommand(copyCommand(render).copyInheritedSettings(program));
   return program;
 }
 

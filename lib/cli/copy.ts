@@ -1,0 +1,67 @@
+/**
+ * `spackle copy <from> <to> [specs...]`: copies build cache entries between caches of any
+ * backend (Spack's `buildcache sync`, build cache format reference §1.14).
+ *
+ * @module
+ */
+import { Command } from "commander";
+import { copySpecs } from "../copy/mod.ts";
+import { openMirror } from "../mirror/open.ts";
+import { selectSpecs } from "../spec/select.ts";
+import { positiveInt } from "./_args.ts";
+import type { ProgressRenderer } from "./progress.ts";
+
+/**
+ * Builds the `copy` subcommand; `render` receives its progress events and summary lines.
+ * Errors (a `CopyError` after a partial copy, a `NotFoundError` for an unknown spec) propagate
+ * to the caller, which maps them to exit codes.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "commander";
+ * import { copyCommand } from "./copy.ts";
+ * import { ProgressRenderer } from "./progress.ts";
+ * const program = new Command("spackle").addCommand(copyCommand(new ProgressRenderer()));
+ * await program.parseAsync(["copy", "oci://ghcr.io/acme/cache", "./cache"], { from: "user" });
+ * ```
+ */
+export function copyCommand(render: ProgressRenderer): Command {
+  return new Command("copy")
+    .description(
+      "copy specs (with their dependencies) from one build cache to another, tarballs unchanged",
+    )
+    .argument("<from>", "source build cache URL or directory")
+    .argument("<to>", "destination build cache URL or directory")
+    .argument("[specs...]", "name, name@version or /hashprefix; none means every spec in <from>")
+    .option("-f, --force", "copy specs the destination already has")
+    .option("-j, --jobs <n>", "specs to copy concurrently", positiveInt, 2)
+    .option("--no-update-index", "leave the destination's index as it is")
+    .action(async (fromUrl: string, toUrl: string, selectors: string[], opts) => {
+      const onWarning = (text: string) =>
+        render.onProgress({ kind: "message", level: "warning", text });
+      const from = await openMirror(fromUrl, { onWarning });
+      const to = await openMirror(toUrl, { onWarning });
+      const specs = selectors.length
+        ? selectSpecs(await from.listSpecs(), selectors, from.url)
+        : undefined;
+      const result = await copySpecs(from, to, {
+        specs,
+        force: opts.force,
+        jobs: opts.jobs,
+        updateIndex: opts.updateIndex,
+        onProgress: render.onProgress,
+      });
+      render.done();
+      const { copied, skipped } = result;
+      if (copied.length === 0 && skipped.length > 0) {
+        render.line("All specs are already in the buildcache. Use --force to overwrite them.");
+        return;
+      }
+      render.line(
+        `Copied ${copied.length} spec${
+          copied.length === 1 ? "" : "s"
+        } from ${from.url} to ${to.url}` +
+          (skipped.length ? ` (${skipped.length} already there)` : ""),
+      );
+    });
+}

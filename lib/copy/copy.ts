@@ -1,0 +1,238 @@
+/**
+ * `copySpecs`: copy build cache entries from one cache to another, whatever their backends
+ * (directory, registry, OCI image layout), e.g. from a registry to a directory carried to an
+ * air-gapped site. Spack's analogue is `spack buildcache sync` (build cache format reference
+ * §1.14, §7).
+ *
+ * @module
+ */
+import { NotFoundError, SpackleError, UsageError } from "../errors.ts";
+import { countBytes, type ProgressListener } from "../events.ts";
+import type { Mirror } from "../mirror/types.ts";
+import {
+  type ConcreteSpec,
+  type DepType,
+  edgesOf,
+  isExternal,
+  shortSpec,
+  type SpecNode,
+} from "../spec/spec.ts";
+import { spoolTarball } from "./_spool.ts";
+
+/** Options of {@link copySpecs}. */
+export interface CopyOptions {
+  /**
+   * Specs to copy, each with its dependencies (all edge types) that the source holds. Default:
+   * every spec the source lists.
+   */
+  specs?: readonly ConcreteSpec[];
+  /** Copy even when the destination already has the spec (overwrites its entry). */
+  force?: boolean;
+  /** Specs copied concurrently (default 2). */
+  jobs?: number;
+  /**
+   * Rebuild the destination's index afterwards, when anything was copied (default true: an
+   * existing index would otherwise hide the new specs; Spack's `sync` leaves it stale).
+   */
+  updateIndex?: boolean;
+  /**
+   * Directory for the spooled tarballs (default: the system's). On the filesystem of a
+   * directory destination, publishing a tarball is a rename instead of a second copy.
+   */
+  tempDir?: string;
+  /** Receives progress events (`action: "push"`, as each copy publishes to the destination). */
+  onProgress?: ProgressListener;
+}
+
+/** What a copy did, dependencies first. */
+export interface CopyResult {
+  /** Specs copied now. */
+  copied: ConcreteSpec[];
+  /** Specs the destination already had. */
+  skipped: ConcreteSpec[];
+}
+
+/**
+ * Some specs could not be copied; the others were (see `result`). `failures` pairs
+ * `name@version/hash7` and error; a spec whose link or run dependency failed fails too.
+ */
+export class CopyError extends SpackleError {
+  /** Creates the error from the failures collected while copying and what did get copied. */
+  constructor(
+    readonly failures: { spec: string; error: Error }[],
+    readonly result: CopyResult,
+  ) {
+    super(
+      "COPY_FAILED",
+      `the following ${failures.length} errors occurred while copying specs between build caches:\n` +
+        failures.map((f) => `  ${f.spec}: ${f.error.name}: ${f.error.message}`).join("\n"),
+    );
+  }
+}
+
+// Installing a spec needs these dependencies; OCI images carry them as layers (§4.4).
+const RUNTIME: readonly DepType[] = ["link", "run"];
+const ALL: readonly DepType[] = ["build", "link", "run"];
+
+/**
+ * Copies specs from `from` to `to`, dependencies first. Each package tarball is read once and
+ * spooled to a temporary file while its sha256 (checked against the source entry) and the
+ * sha256 of the tar inside (the OCI `diff_id`) are computed; the gzip bytes are published
+ * unchanged, so the tarball blob has the same digest in every backend. The destination writes
+ * its own spec metadata: legacy v2 entries become layout v3, and signatures are not carried
+ * (a warning says how many signed entries were copied unsigned).
+ *
+ * @example
+ * ```ts
+ * import { copySpecs, openMirror } from "@spackle/spackle";
+ * const registry = await openMirror("oci://ghcr.io/acme/buildcache");
+ * const disk = await openMirror("/media/usb/buildcache");
+ * const { copied, skipped } = await copySpecs(registry, disk);
+ * console.log(`${copied.length} copied, ${skipped.length} already there`);
+ * ```
+ *
+ * @throws {UsageError} when `to` is read-only or is the same cache as `from`.
+ * @throws {CopyError} after copying everything else, when some specs failed (a digest mismatch,
+ *   a spec missing from the source, an upload error).
+ */
+export async function copySpecs(
+  from: Mirror,
+  to: Mirror,
+  options: CopyOptions = {},
+): Promise<CopyResult> {
+  if (!to.writable) throw new UsageError(`mirror ${to.url} is read-only`);
+  if (from.url === to.url) {
+    throw new UsageError(`source and destination are the same build cache: ${to.url}`);
+  }
+  const listed = await from.listSpecs();
+  const order = copyOrder(listed, options.specs ?? listed, options.onProgress);
+  const states: ("copied" | "skipped" | "failed")[] = [];
+  const failures: { spec: string; error: Error }[] = [];
+  // Whether each started spec ended up in the destination, by DAG hash.
+  const present = new Map<string, Promise<boolean>>();
+  let signed = 0;
+  const tmp = await Deno.makeTempDir({ dir: options.tempDir, prefix: "spackle-copy-" });
+  try {
+    let next = 0;
+    const worker = async () => {
+      while (next < order.length) {
+        const index = next++;
+        const spec = order[index];
+        const name = shortSpec(spec.node);
+        const done = Promise.withResolvers<boolean>();
+        present.set(spec.node.hash, done.promise);
+        const event = {
+          kind: "spec",
+          action: "push",
+          spec: name,
+          index: index + 1,
+          total: order.length,
+        } as const;
+        try {
+          if (!options.force && await to.hasSpec(spec.node)) {
+            states[index] = "skipped";
+            options.onProgress?.({ ...event, state: "skipped" });
+            done.resolve(true);
+            continue;
+          }
+          // Dependencies come earlier in `order`, so they have started already.
+          for (const edge of edgesOf(spec.node, RUNTIME)) {
+            if (await present.get(edge.hash) === false) {
+              throw new NotFoundError(
+                `dependency ${edge.name}/${edge.hash.slice(0, 7)} in ${to.url}`,
+              );
+            }
+          }
+          options.onProgress?.({ ...event, state: "start" });
+          const started = performance.now();
+          const entry = await from.getEntry(spec);
+          if (!entry) throw new NotFoundError(`spec ${name} in ${from.url}`);
+          const path = await Deno.makeTempFile({ dir: tmp, suffix: ".tar.gz" });
+          const source = (await from.openTarball(entry))
+            .pipeThrough(countBytes(name, options.onProgress, entry.tarball.size));
+          const tarball = await spoolTarball(
+            source,
+            path,
+            entry.tarball,
+            `${entry.source} (tarball ${entry.tarball.digest})`,
+          );
+          await to.pushSpec(entry.spec, tarball);
+          // The destination may have moved the file; bound the spool to one tarball per job.
+          await Deno.remove(path).catch(() => {});
+          if (entry.signedText) signed++;
+          states[index] = "copied";
+          options.onProgress?.({
+            ...event,
+            state: "done",
+            bytes: tarball.size,
+            seconds: (performance.now() - started) / 1000,
+            digest: `sha256:${tarball.sha256}`,
+          });
+          done.resolve(true);
+        } catch (e) {
+          states[index] = "failed";
+          failures.push({ spec: name, error: e as Error });
+          options.onProgress?.({ ...event, state: "failed", error: e as Error });
+          done.resolve(false);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.jobs ?? 2) }, worker));
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  const result: CopyResult = {
+    copied: order.filter((_, i) => states[i] === "copied"),
+    skipped: order.filter((_, i) => states[i] === "skipped"),
+  };
+  if (signed > 0) {
+    options.onProgress?.({
+      kind: "message",
+      level: "warning",
+      text: `${signed} signed spec${signed === 1 ? " was" : "s were"} copied without ` +
+        `${signed === 1 ? "its signature" : "their signatures"}: ${to.url} holds them unsigned`,
+    });
+  }
+  if ((options.updateIndex ?? true) && result.copied.length > 0) await to.updateIndex();
+  if (failures.length) throw new CopyError(failures, result);
+  return result;
+}
+
+/**
+ * `selected` plus their dependencies (all edge types) that `listed` holds, dependencies first
+ * (depth-first post-order). Missing link/run dependencies are reported once each as warnings.
+ */
+function copyOrder(
+  listed: readonly ConcreteSpec[],
+  selected: readonly ConcreteSpec[],
+  onProgress: ProgressListener | undefined,
+): ConcreteSpec[] {
+  const available = new Map(listed.map((s) => [s.node.hash, s]));
+  const out = new Map<string, ConcreteSpec>();
+  const missing = new Set<string>();
+  const warnMissing = (node: SpecNode) => {
+    if (missing.has(node.hash)) return;
+    missing.add(node.hash);
+    onProgress?.({
+      kind: "message",
+      level: "warning",
+      text: `${shortSpec(node)} is not in the source build cache; not copied`,
+    });
+  };
+  const visit = (spec: ConcreteSpec) => {
+    if (out.has(spec.node.hash)) return;
+    for (const edge of edgesOf(spec.node, ALL)) {
+      const dep = available.get(edge.hash);
+      if (dep) {
+        visit(dep);
+        continue;
+      }
+      const node = spec.nodes.get(edge.hash);
+      const needed = edge.parameters.deptypes.some((t) => RUNTIME.includes(t));
+      if (node && needed && !isExternal(node)) warnMissing(node);
+    }
+    out.set(spec.node.hash, spec);
+  };
+  selected.forEach(visit);
+  return [...out.values()];
+}

@@ -1,0 +1,14 @@
+/**
+ * Copying build cache entries between caches of any backend (directory, OCI registry, OCI image
+ * layout), tarball blobs unchanged: {@link copySpecs}.
+ *
+ * @example
+ * ```ts
+ * import { copySpecs } from "./mod.ts";
+ * import { openMirror } from "../mirror/open.ts";
+ * await copySpecs(await openMirror("oci://ghcr.io/acme/cache"), await openMirror("./cache"));
+ * ```
+ *
+ * @module
+ */
+export { CopyError, type CopyOptions, type CopyResult, copySpecs } from "./copy.ts";
