@@ -26,6 +26,8 @@ export * from "./lib/registry/mod.ts";
 export * from "./lib/oci/mod.ts";
 export * from "./lib/signing/mod.ts";
 export { FsStore, localPath } from "./lib/storage/fs.ts";
+export * from "./lib/storage/http.ts";
+export * from "./lib/storage/s3.ts";
 export type { ObjectStore } from "./lib/storage/types.ts";
 export { PushError, type PushOptions, type PushResult, pushSpecs } from "./lib/push/push.ts";
 export { createSpecTarball, type SpecTarball, type TarballBuildInfo } from "./lib/push/tarball.ts";

@@ -7,13 +7,23 @@ import { UsageError } from "../errors.ts";
 import { isOciUrl } from "../registry/reference.ts";
 import { isOciLayoutUrl, OCI_LAYOUT_SCHEME } from "../oci/open.ts";
 import { FsStore, localPath } from "../storage/fs.ts";
+import { HttpStore, type HttpStoreOptions } from "../storage/http.ts";
+import { S3Store, type S3StoreOptions } from "../storage/s3.ts";
 import { exists } from "../stream/io.ts";
 import { OciMirror, type OciMirrorOptions } from "./oci.ts";
 import type { Mirror } from "./types.ts";
 import { UrlMirror, type UrlMirrorOptions } from "./url.ts";
 
-/** Options of {@link openMirror}: those of the URL-layout and the OCI mirror. */
-export type OpenMirrorOptions = UrlMirrorOptions & OciMirrorOptions;
+/**
+ * Options of {@link openMirror}: those of the URL-layout and the OCI mirror, and of the HTTP and
+ * S3 stores under URL-layout caches.
+ */
+export type OpenMirrorOptions = UrlMirrorOptions & OciMirrorOptions & {
+  /** Settings of `http(s)://` caches (authorization, retries). */
+  http?: HttpStoreOptions;
+  /** Settings of `s3://` caches (endpoint, region, credentials or profile). */
+  s3?: S3StoreOptions;
+};
 
 /**
  * Opens the build cache at `url`: a `file://` URL or a plain directory path (Spack URL layout v3,
@@ -30,12 +40,19 @@ export type OpenMirrorOptions = UrlMirrorOptions & OciMirrorOptions;
  * for (const spec of await mirror.listSpecs()) console.log(spec.node.name, spec.node.version);
  * ```
  *
- * @throws {UsageError} for URL schemes this version does not reach yet (`http(s)://`, `s3://`).
+ * `http(s)://` (read-only) and `s3://` URLs are URL-layout caches over {@link HttpStore} and
+ * {@link S3Store}.
+ *
+ * @throws {UsageError} for other URL schemes (`gs://`, …).
  * @throws {FormatError} for a malformed OCI reference.
  */
 export async function openMirror(url: string, options: OpenMirrorOptions = {}): Promise<Mirror> {
   if (isOciUrl(url) || isOciLayoutUrl(url)) return new OciMirror(url, options);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === "http" || scheme === "https") {
+    return new UrlMirror(new HttpStore(url, options.http), options);
+  }
+  if (scheme === "s3") return new UrlMirror(new S3Store(url, options.s3), options);
   if (scheme && scheme !== "file") {
     throw new UsageError(`mirror URL scheme ${scheme}:// is not supported yet: ${url}`);
   }

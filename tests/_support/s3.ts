@@ -1,0 +1,77 @@
+/**
+ * A real S3-compatible server for tests: `s3rver` (in this process) on a free loopback port,
+ * with a fresh data directory. It checks that the access key ID exists (`S3RVER`) but not the
+ * SigV4 signature itself, and has no AbortMultipartUpload (it answers 405).
+ *
+ * s3rver encrypts ListObjectsV2 continuation tokens with single DES (`des`, CBC), a cipher
+ * Deno's `node:crypto` does not have (nor Node with OpenSSL 3 by default): every truncated
+ * listing failed with HTTP 500. {@link enableDes} supplies it as three-key DES with the three
+ * keys equal, which is DES itself (same bytes as `openssl enc -des-cbc`).
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import crypto from "node:crypto";
+import S3rver from "s3rver";
+
+let desEnabled = false;
+
+/** Makes `node:crypto` accept `des` (DES-CBC, 8-byte key) as s3rver needs. */
+function enableDes(): void {
+  if (desEnabled) return;
+  desEnabled = true;
+  const { createCipheriv, createDecipheriv } = crypto;
+  const asTripleDes = (algorithm: string, key: crypto.CipherKey) =>
+    algorithm.toLowerCase() === "des" && key instanceof Uint8Array && key.length === 8
+      ? { algorithm: "des-ede3-cbc", key: Buffer.concat([key, key, key]) }
+      : undefined;
+  // deno-lint-ignore no-explicit-any
+  const patched = crypto as any;
+  // deno-lint-ignore no-explicit-any
+  patched.createCipheriv = (algorithm: string, key: crypto.CipherKey, ...rest: any[]) => {
+    const des = asTripleDes(algorithm, key);
+    // deno-lint-ignore no-explicit-any
+    return (createCipheriv as any)(des?.algorithm ?? algorithm, des?.key ?? key, ...rest);
+  };
+  // deno-lint-ignore no-explicit-any
+  patched.createDecipheriv = (algorithm: string, key: crypto.CipherKey, ...rest: any[]) => {
+    const des = asTripleDes(algorithm, key);
+    // deno-lint-ignore no-explicit-any
+    return (createDecipheriv as any)(des?.algorithm ?? algorithm, des?.key ?? key, ...rest);
+  };
+}
+
+/** The key pair s3rver's built-in account accepts. */
+export const S3RVER_KEYS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
+
+/** A running s3rver. */
+export interface TestS3 {
+  /** `http://127.0.0.1:PORT`, for `endpointUrl`. */
+  readonly endpoint: string;
+  /** Where s3rver keeps buckets and objects. */
+  readonly dir: string;
+  /** Stops the server and deletes its data. */
+  stop(): Promise<void>;
+}
+
+/** Starts s3rver with the buckets `buckets` created. */
+export async function startS3(buckets: readonly string[]): Promise<TestS3> {
+  enableDes();
+  const dir = await Deno.makeTempDir({ prefix: "spackle-s3rver-" });
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    silent: true,
+    directory: dir,
+    configureBuckets: buckets.map((name) => ({ name, configs: [] })),
+  });
+  const { port } = await server.run() as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    dir,
+    stop: async () => {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
