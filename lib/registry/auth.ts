@@ -9,7 +9,7 @@
 
 import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { RegistryAuthError } from "./errors.ts";
-import { redactUrl } from "./_http.ts";
+import { redactUrl } from "../net/http.ts";
 
 /** One challenge of a `WWW-Authenticate` header: lower-case `scheme`, lower-case parameter keys. */
 export interface Challenge {

@@ -21,11 +21,11 @@ import {
 import { isRetryableStatus, RegistryAuthError, RegistryError } from "./errors.ts";
 import { MANIFEST_MEDIA_TYPES, OCI_INDEX } from "./media_types.ts";
 import { requireSha256, SHA256_DIGEST_RE, sha256Digest } from "./_digest.ts";
-import { nextLink, readLimited, redactUrl, redactUrlsIn, withQueryParam } from "./_http.ts";
+import { nextLink, readLimited, redactUrl, redactUrlsIn, withQueryParam } from "../net/http.ts";
 import { Limiter } from "./_limiter.ts";
 import { REPOSITORY_RE, TAG_RE } from "./_names.ts";
-import { backoffDelay, parseRetryAfter, type RetryPolicy, sleep } from "./_retry.ts";
-import { fixedChunks, readWithin, skipBytes } from "./_streams.ts";
+import { backoffDelay, parseRetryAfter, type RetryPolicy, sleep } from "../net/retry.ts";
+import { fixedChunks, readWithin, skipBytes } from "../stream/chunks.ts";
 
 /** Settings of a {@linkcode RegistryClient}; every field is optional. */
 export interface RegistryClientOptions {

@@ -8,9 +8,9 @@ import denoConfig from "../../deno.json" with { type: "json" };
 import { SpackleError, UsageError } from "../errors.ts";
 import type { RetryEvent } from "../registry/client.ts";
 import { isRetryableStatus } from "../registry/errors.ts";
-import { redactUrlsIn } from "../registry/_http.ts";
-import { backoffDelay, parseRetryAfter, type RetryPolicy, sleep } from "../registry/_retry.ts";
-import { readWithin, skipBytes } from "../registry/_streams.ts";
+import { redactUrlsIn } from "../net/http.ts";
+import { backoffDelay, parseRetryAfter, type RetryPolicy, sleep } from "../net/retry.ts";
+import { readWithin, skipBytes } from "../stream/chunks.ts";
 
 const USER_AGENT = `spackle/${denoConfig.version}`;
 

@@ -9,9 +9,9 @@
  */
 import { AwsClient } from "aws4fetch";
 import { FormatError, UsageError } from "../errors.ts";
-import { readLimited } from "../registry/_http.ts";
+import { readLimited } from "../net/http.ts";
 import { sha256Hex } from "../stream/digest.ts";
-import { fixedChunks } from "../registry/_streams.ts";
+import { fixedChunks } from "../stream/chunks.ts";
 import type { ObjectStore } from "./types.ts";
 import {
   type AwsSettings,

@@ -8,7 +8,7 @@ import {
   RegistryError,
   type RetryEvent,
 } from "../../lib/registry/mod.ts";
-import { parseRetryAfter } from "../../lib/registry/_retry.ts";
+import { parseRetryAfter } from "../../lib/net/retry.ts";
 import {
   freePort,
   readAll,

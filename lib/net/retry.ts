@@ -1,4 +1,4 @@
-// Back-off arithmetic for retried registry requests.
+// Back-off arithmetic for retried HTTP requests (registry, HTTP and S3 caches).
 
 /** How failed requests are retried: count, exponential back-off bounds, `Retry-After` bound (ms). */
 export interface RetryPolicy {

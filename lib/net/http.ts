@@ -1,4 +1,4 @@
-// Small HTTP helpers shared by the registry client and its authenticator.
+// Small HTTP helpers shared by the registry client and the HTTP and S3 stores.
 
 /** `url` without userinfo, query or fragment: safe to show in errors (queries may be presigned). */
 export function redactUrl(url: URL | string): string {
