@@ -5,12 +5,12 @@
  * @module
  */
 
-/** A spec changed state within a push or an install. */
+/** A spec changed state within a push, an install or a copy between caches. */
 export interface SpecEvent {
   /** Discriminant. */
   kind: "spec";
   /** What is being done. */
-  action: "push" | "install";
+  action: "push" | "install" | "copy";
   /** `name@version/hash7`. */
   spec: string;
   /** 1-based position of the spec in this operation. */

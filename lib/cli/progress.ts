@@ -48,16 +48,16 @@ export class ProgressRenderer {
       return this.#setStatus(`${e.spec}: ${mb(e.bytes)}${total}`);
     }
     const n = `[${e.index}/${e.total}]`;
-    const verb = e.action === "push" ? "Pushed" : "Installed";
+    const [verb, verbing, place] = WORDS[e.action];
     switch (e.state) {
       case "start":
         if (!this.#tty) {
-          this.line(`${n} ${e.action === "push" ? "Pushing" : "Installing"} ${e.spec}`);
+          this.line(`${n} ${verbing} ${e.spec}`);
         } else this.#setStatus(`${n} ${e.spec}`);
         return;
       case "skipped":
         return this.line(
-          `${n} ${e.spec} is already ${e.action === "push" ? "in the build cache" : "installed"}`,
+          `${n} ${e.spec} is already ${place}`,
         );
       case "failed":
         return this.line(
@@ -79,6 +79,13 @@ export class ProgressRenderer {
     while (off < bytes.length) off += this.#out.writeSync(bytes.subarray(off));
   }
 }
+
+// Past participle, progressive, and where a skipped spec already is, per action.
+const WORDS = {
+  push: ["Pushed", "Pushing", "in the build cache"],
+  install: ["Installed", "Installing", "installed"],
+  copy: ["Copied", "Copying", "in the destination"],
+} as const;
 
 function mb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;

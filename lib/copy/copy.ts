@@ -40,7 +40,7 @@ export interface CopyOptions {
    * directory destination, publishing a tarball is a rename instead of a second copy.
    */
   tempDir?: string;
-  /** Receives progress events (`action: "push"`, as each copy publishes to the destination). */
+  /** Receives progress events (`action: "copy"`). */
   onProgress?: ProgressListener;
 }
 
@@ -123,7 +123,7 @@ export async function copySpecs(
         present.set(spec.node.hash, done.promise);
         const event = {
           kind: "spec",
-          action: "push",
+          action: "copy",
           spec: name,
           index: index + 1,
           total: order.length,

@@ -32,8 +32,8 @@ Deno.test("CLI copy: a spec and its dependency, again (skipped), forced, unknown
   await withTempDir(async (work) => {
     const dir = join(work, "cache");
     const first = await copy(LAYOUT, dir, "harness-hello");
-    assert.match(first, /^\[1\/2\] Pushing harness-libdep@1\.0\/6zoocyj$/m);
-    assert.match(first, /^\[2\/2\] Pushed harness-hello@1\.0\/hkbptho: sha256:[0-9a-f]{64} \(/m);
+    assert.match(first, /^\[1\/2\] Copying harness-libdep@1\.0\/6zoocyj$/m);
+    assert.match(first, /^\[2\/2\] Copied harness-hello@1\.0\/hkbptho: sha256:[0-9a-f]{64} \(/m);
     assert.match(first, /^Copied 2 specs from oci-layout:\S+ to \S+\/cache$/m);
 
     const root = join(work, "root");
