@@ -84,7 +84,7 @@ export class ProgressRenderer {
 const WORDS = {
   push: ["Pushed", "Pushing", "in the build cache"],
   install: ["Installed", "Installing", "installed"],
-  copy: ["Copied", "Copying", "in the destination"],
+  copy: ["Copied", "Copying", "in the build cache"],
 } as const;
 
 function mb(bytes: number): string {
