@@ -6,7 +6,7 @@
  */
 import { Command } from "commander";
 import { copySpecs } from "../copy/mod.ts";
-import { openMirror } from "../mirror/open.ts";
+import { openConfiguredMirror } from "../config/open.ts";
 import { selectSpecs } from "../spec/select.ts";
 import { positiveInt } from "./_args.ts";
 import type { ProgressRenderer } from "./progress.ts";
@@ -39,8 +39,8 @@ export function copyCommand(render: ProgressRenderer): Command {
     .action(async (fromUrl: string, toUrl: string, selectors: string[], opts) => {
       const onWarning = (text: string) =>
         render.onProgress({ kind: "message", level: "warning", text });
-      const from = await openMirror(fromUrl, { onWarning });
-      const to = await openMirror(toUrl, { onWarning });
+      const { mirror: from } = await openConfiguredMirror(fromUrl, { onWarning });
+      const { mirror: to } = await openConfiguredMirror(toUrl, { direction: "push", onWarning });
       const specs = selectors.length
         ? selectSpecs(await from.listSpecs(), selectors, from.url)
         : undefined;

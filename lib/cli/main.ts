@@ -7,7 +7,8 @@
 import { Command } from "commander";
 import { SpackleError, UsageError } from "../errors.ts";
 import { installSpecs } from "../install/install.ts";
-import { openMirror } from "../mirror/open.ts";
+import { openConfiguredMirror } from "../config/open.ts";
+import { mirrorCommand } from "./mirror.ts";
 import type { Mirror } from "../mirror/types.ts";
 import { isOciLayoutUrl } from "../oci/open.ts";
 import { isOciUrl } from "../registry/reference.ts";
@@ -55,7 +56,8 @@ export function buildProgram(render: ProgressRenderer): Command {
     .action(async (mirrorUrl: string, selectors: string[], opts) => {
       const store = await openStore(opts.store);
       const signer = await pushSigner(mirrorUrl, opts, render);
-      const mirror = await openMirror(mirrorUrl, {
+      const { mirror } = await openConfiguredMirror(mirrorUrl, {
+        direction: "push",
         onWarning: warn(render),
         registry: { concurrency: opts.jobs },
         signer,
@@ -80,7 +82,7 @@ export function buildProgram(render: ProgressRenderer): Command {
     .argument("<mirror>", "build cache URL or directory")
     .option("--json", "print JSON")
     .action(async (mirrorUrl: string, opts) => {
-      const mirror = await openMirror(mirrorUrl, { onWarning: warn(render) });
+      const { mirror } = await openConfiguredMirror(mirrorUrl, { onWarning: warn(render) });
       const specs = (await mirror.listSpecs()).map((s) => s.node)
         .sort((a, b) => a.name.localeCompare(b.name) || a.hash.localeCompare(b.hash));
       if (opts.json) {
@@ -112,7 +114,10 @@ export function buildProgram(render: ProgressRenderer): Command {
     .argument("<mirror>", "build cache URL or directory")
     .option("-k, --keys", "also regenerate the index of the public keys")
     .action(async (mirrorUrl: string, opts) => {
-      const mirror = await openMirror(mirrorUrl, { onWarning: warn(render) });
+      const { mirror } = await openConfiguredMirror(mirrorUrl, {
+        direction: "push",
+        onWarning: warn(render),
+      });
       const n = await mirror.updateIndex();
       render.line(`Indexed ${n} spec${n === 1 ? "" : "s"} in ${mirror.url}`);
       if (opts.keys) {
@@ -126,7 +131,9 @@ export function buildProgram(render: ProgressRenderer): Command {
     .description("list the keys a build cache publishes")
     .argument("<mirror>", "build cache URL or directory")
     .action(async (mirrorUrl: string) => {
-      const mirror = urlMirror(await openMirror(mirrorUrl, { onWarning: warn(render) }));
+      const mirror = urlMirror(
+        (await openConfiguredMirror(mirrorUrl, { onWarning: warn(render) })).mirror,
+      );
       for (const key of await trustCacheKeys(mirror)) {
         console.log(`${key.fingerprint} ${key.userIds.join(", ")}`);
       }
@@ -136,7 +143,9 @@ export function buildProgram(render: ProgressRenderer): Command {
     .argument("<mirror>", "build cache URL or directory")
     .requiredOption("--into <dir>", "directory of trusted public keys")
     .action(async (mirrorUrl: string, opts) => {
-      const mirror = urlMirror(await openMirror(mirrorUrl, { onWarning: warn(render) }));
+      const mirror = urlMirror(
+        (await openConfiguredMirror(mirrorUrl, { onWarning: warn(render) })).mirror,
+      );
       await Deno.mkdir(opts.into, { recursive: true });
       for (const key of await trustCacheKeys(mirror)) {
         await Deno.writeTextFile(`${opts.into}/${key.fingerprint}.pub`, key.armored);
@@ -163,7 +172,9 @@ export function buildProgram(render: ProgressRenderer): Command {
     )
     .option("--trust-cache-keys", "trust the keys the build cache itself publishes")
     .action(async (mirrorUrl: string, selectors: string[], opts) => {
-      const mirror = await openMirror(mirrorUrl, { onWarning: warn(render) });
+      const { mirror, resolved } = await openConfiguredMirror(mirrorUrl, {
+        onWarning: warn(render),
+      });
       const specs = selectSpecs(await mirror.listSpecs(), selectors, mirror.url);
       const trustedKeys = [
         ...await loadTrustedKeys(opts.trustKey),
@@ -172,7 +183,8 @@ export function buildProgram(render: ProgressRenderer): Command {
       const result = await installSpecs(mirror, specs, {
         root: opts.root,
         paddedLength: opts.paddedLength,
-        checkSignature: opts.checkSignature,
+        // A mirror configured `signed: false` is not checked, as in Spack.
+        checkSignature: opts.checkSignature && resolved.signed,
         trustedKeys,
         onProgress: render.onProgress,
       });
@@ -181,6 +193,7 @@ export function buildProgram(render: ProgressRenderer): Command {
     });
 
   program.addCommand(copyCommand(render).copyInheritedSettings(program));
+  program.addCommand(mirrorCommand({ warn: warn(render) }));
   return program;
 }
 

@@ -9,10 +9,18 @@ export const SAMPLE_STORE = fileURLToPath(
 );
 
 /** Runs `spackle ARGS…`; returns the exit code and the decoded output. */
-export async function spackle(
+export function spackle(
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", CLI, ...args] })
+  return spackleWithEnv({}, ...args);
+}
+
+/** Runs `spackle ARGS…` with `env` added to the environment. */
+export async function spackleWithEnv(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", CLI, ...args], env })
     .output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
