@@ -32,6 +32,7 @@ export type { ObjectStore } from "./lib/storage/types.ts";
 export { PushError, type PushOptions, type PushResult, pushSpecs } from "./lib/push/push.ts";
 export { createSpecTarball, type SpecTarball, type TarballBuildInfo } from "./lib/push/tarball.ts";
 export * from "./lib/copy/mod.ts";
+export * from "./lib/config/mod.ts";
 export { type InstallOptions, type InstallResult, installSpecs } from "./lib/install/install.ts";
 export { buildPrefixMap, type InstallLayout } from "./lib/install/prefix_map.ts";
 export { relocatePrefix, type RelocationSummary } from "./lib/install/relocate_prefix.ts";
