@@ -24,6 +24,7 @@ export { UrlMirror, type UrlMirrorOptions } from "./lib/mirror/url.ts";
 export { OciMirror, type OciMirrorOptions } from "./lib/mirror/oci.ts";
 export * from "./lib/registry/mod.ts";
 export * from "./lib/oci/mod.ts";
+export * from "./lib/image/mod.ts";
 export * from "./lib/signing/mod.ts";
 export { FsStore, localPath } from "./lib/storage/fs.ts";
 export * from "./lib/storage/http.ts";

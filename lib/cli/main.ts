@@ -9,6 +9,10 @@ import { SpackleError, UsageError } from "../errors.ts";
 import { installSpecs } from "../install/install.ts";
 import { openConfiguredMirror } from "../config/open.ts";
 import { mirrorCommand } from "./mirror.ts";
+import { imageCommand } from "./image.ts";
+import { composeImage } from "../image/compose.ts";
+import { imageTarget } from "../image/location.ts";
+import { OciMirror } from "../mirror/oci.ts";
 import type { Mirror } from "../mirror/types.ts";
 import { isOciLayoutUrl } from "../oci/open.ts";
 import { isOciUrl } from "../registry/reference.ts";
@@ -47,6 +51,8 @@ export function buildProgram(render: ProgressRenderer): Command {
     )
     .option("--keyring <dir>", "directory of armored private keys to find --key in")
     .option("--gpg-home <dir>", "GnuPG home to export --key from (default $GNUPGHOME or ~/.gnupg)")
+    .option("--base-image <ref>", "OCI caches: build each spec image on this base, runnable")
+    .option("--tag <name>", "OCI caches: also tag one image of all pushed specs as NAME")
     .option(
       "-j, --jobs <n>",
       "specs processed concurrently; also the limit of requests in flight to a registry",
@@ -61,7 +67,11 @@ export function buildProgram(render: ProgressRenderer): Command {
         onWarning: warn(render),
         registry: { concurrency: opts.jobs },
         signer,
+        baseImage: opts.baseImage,
       });
+      if ((opts.baseImage || opts.tag) && !(mirror instanceof OciMirror)) {
+        throw new UsageError(`--base-image and --tag need an OCI build cache, not ${mirror.url}`);
+      }
       const specs = selectors.length
         ? selectSpecs(store.specs, selectors, opts.store)
         : store.specs;
@@ -74,6 +84,18 @@ export function buildProgram(render: ProgressRenderer): Command {
       render.done();
       if (result.pushed.length === 0 && result.skipped.length > 0) {
         render.line("All specs are already in the buildcache. Use --force to overwrite them.");
+      }
+      if (opts.tag) {
+        const image = await composeImage({
+          base: opts.baseImage,
+          mirror,
+          specs: specs.map((s) => s.spec),
+          target: imageTarget(mirror.url, opts.tag),
+          registry: { concurrency: opts.jobs },
+          onProgress: render.onProgress,
+        });
+        render.done();
+        render.line(`Tagged ${image.reference}`);
       }
     });
 
@@ -194,6 +216,7 @@ export function buildProgram(render: ProgressRenderer): Command {
 
   program.addCommand(copyCommand(render).copyInheritedSettings(program));
   program.addCommand(mirrorCommand({ warn: warn(render) }));
+  program.addCommand(imageCommand(render).copyInheritedSettings(program));
   return program;
 }
 

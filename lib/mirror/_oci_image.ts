@@ -2,9 +2,13 @@
 // tags, image configs, manifests and the `index.spack` image. Pure functions, no I/O.
 
 import { FormatError } from "../errors.ts";
+import { imageManifest as formatManifest } from "../image/manifest.ts";
+import { imageLayerOrder } from "../image/order.ts";
+import { goArch } from "../image/platform.ts";
+import type { ContentDescriptor, ImageLayer } from "../image/types.ts";
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST } from "../registry/media_types.ts";
 import { compactJson } from "../spec/json.ts";
-import { type ConcreteSpec, edgesOf, isExternal, type SpecNode, toSpecFile } from "../spec/spec.ts";
+import { type ConcreteSpec, type SpecNode, toSpecFile } from "../spec/spec.ts";
 
 /** Tag of the index image. */
 export const INDEX_TAG = "index.spack";
@@ -16,21 +20,10 @@ export const EMPTY_CONFIG_DIGEST =
   "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 
 /** One image layer: the gzip blob and the sha256 of the tar inside (`diff_id`). */
-export interface Layer {
-  /** `sha256:<hex>` of the gzip bytes. */
-  digest: string;
-  /** Gzip bytes. */
-  size: number;
-  /** `sha256:<hex>` of the uncompressed tar. */
-  diffId: string;
-}
+export type Layer = ImageLayer;
 
 /** A manifest descriptor as Spack writes it (key order `mediaType, digest, size`). */
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-}
+type Descriptor = ContentDescriptor;
 
 /** The fields of an image manifest this module reads. */
 export interface ImageManifest {
@@ -54,46 +47,12 @@ export function isSpecTag(tag: string): boolean {
   return tag.endsWith(".spack") && tag !== INDEX_TAG;
 }
 
-const X86_VENDORS = new Set(["GenuineIntel", "AuthenticAMD"]);
-const ARM_VENDORS = new Set(["ARM", "Cavium", "Fujitsu", "Apple", "HiSilicon", "Nvidia", "Ampere"]);
-
-/**
- * GOARCH of a node's target family (§4.6): `x86_64`→`amd64`, `aarch64`→`arm64`, other family
- * names unchanged. A specific microarchitecture is serialised as an object; its family is
- * inferred from the vendor, since archspec's tables are not available here.
- */
-export function goArch(node: SpecNode): string {
-  const target = node.arch?.target;
-  let family: string;
-  if (typeof target === "object" && target !== null) {
-    const vendor = String(target.vendor ?? "");
-    family = X86_VENDORS.has(vendor) ? "x86_64" : ARM_VENDORS.has(vendor) ? "aarch64" : target.name;
-  } else {
-    family = target ?? "";
-  }
-  if (/^x86_64(_v\d)?$/.test(family)) return "amd64";
-  if (family === "aarch64") return "arm64";
-  return family;
-}
-
 /**
  * The link/run dependencies of `spec` that get a layer, dependencies first, root excluded,
- * externals dropped (§4.4): a depth-first post-order, which is a topological order.
+ * externals dropped (§4.4).
  */
 export function layeredDependencies(spec: ConcreteSpec): SpecNode[] {
-  const out: SpecNode[] = [];
-  const seen = new Set<string>();
-  const visit = (node: SpecNode) => {
-    if (seen.has(node.hash)) return;
-    seen.add(node.hash);
-    for (const edge of edgesOf(node, ["link", "run"])) {
-      const dep = spec.nodes.get(edge.hash);
-      if (dep) visit(dep);
-    }
-    if (!isExternal(node)) out.push(node);
-  };
-  visit(spec.node);
-  return out.slice(0, -1);
+  return imageLayerOrder([spec]).filter((node) => node.hash !== spec.node.hash);
 }
 
 /** Spack's default ISO timestamp for `archive_timestamp`: from `SOURCE_DATE_EPOCH`, else 0. */
@@ -114,19 +73,32 @@ export function specImageConfig(
   layers: readonly Layer[],
   timestamp: string,
 ): Uint8Array {
-  const own = layers[layers.length - 1];
   return new TextEncoder().encode(compactJson({
     architecture: goArch(spec.node),
     os: "linux",
     rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
     config: { Env: ["PATH=/bin:/usr/bin"] },
+    ...specConfigKeys(spec, layers[layers.length - 1], timestamp),
+  }));
+}
+
+/**
+ * The keys a spec image config adds at top level, after the image config proper (§4.3): the
+ * spec file, the layout version and the description of the spec's own tarball layer `own`.
+ */
+export function specConfigKeys(
+  spec: ConcreteSpec,
+  own: Layer,
+  timestamp: string,
+): Record<string, unknown> {
+  return {
     spec: toSpecFile(spec).spec,
     buildcache_layout_version: 3,
     binary_cache_checksum: { hash_algorithm: "sha256", hash: own.digest.slice("sha256:".length) },
     archive_size: own.size,
     archive_timestamp: timestamp,
     archive_compression: "gzip",
-  }));
+  };
 }
 
 /** An OCI manifest in Spack's key order; `annotations` only when given (§4.3, §4.8). */
@@ -135,15 +107,17 @@ export function imageManifest(
   layers: readonly Descriptor[],
   description?: string,
 ): Uint8Array {
-  return new TextEncoder().encode(compactJson({
+  return formatManifest({
     mediaType: OCI_MANIFEST,
-    schemaVersion: 2,
     config,
     layers,
-    annotations: description === undefined
-      ? undefined
-      : { "org.opencontainers.image.description": description },
-  }));
+    annotations: description === undefined ? undefined : descriptionAnnotation(description),
+  });
+}
+
+/** The manifest annotation Spack writes on spec images: the spec's `format()` (§4.3). */
+export function descriptionAnnotation(description: string): Record<string, string> {
+  return { "org.opencontainers.image.description": description };
 }
 
 /** Descriptor of an image config blob. */

@@ -15,9 +15,22 @@ import {
   OCI_MANIFEST,
   type RegistryClientOptions,
 } from "../registry/mod.ts";
-import { OCI_LAYOUT_SCHEME, openImageRepository, parseImageLocation } from "../oci/open.ts";
+import {
+  type ImageLocation,
+  OCI_LAYOUT_SCHEME,
+  openImageRepository,
+  parseImageLocation,
+} from "../oci/open.ts";
 import type { ImageRepository } from "../oci/repository.ts";
-import { type ConcreteSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
+import { type BaseImage, resolveBaseImage } from "../image/base.ts";
+import { imageConfig, imageCreated } from "../image/config.ts";
+import { imageManifest as formatManifest } from "../image/manifest.ts";
+import { type ImagePlatform, specsPlatform } from "../image/platform.ts";
+import { inspectPackageTarball } from "../image/tarball.ts";
+import type { ImageLayer } from "../image/types.ts";
+import { copyBlob, repositoryBlob } from "../image/_copy.ts";
+import { compactJson } from "../spec/json.ts";
+import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
 import { sha256Hex } from "../stream/digest.ts";
 import { readAll, streamOf } from "../stream/io.ts";
 import type { CacheEntry, Mirror, PushedTarball } from "./types.ts";
@@ -25,6 +38,7 @@ import {
   archiveTimestamp,
   configDescriptor,
   describeSpec,
+  descriptionAnnotation,
   EMPTY_CONFIG,
   EMPTY_CONFIG_DIGEST,
   type ImageManifest,
@@ -35,6 +49,7 @@ import {
   layerDescriptor,
   layeredDependencies,
   parseImageManifest,
+  specConfigKeys,
   specImageConfig,
   specTag,
 } from "./_oci_image.ts";
@@ -50,6 +65,15 @@ export interface OciMirrorOptions {
   archiveTimestamp?: string;
   /** Called with non-fatal problems (an unreadable spec image skipped while listing). */
   onWarning?: (message: string) => void;
+  /**
+   * Base image of every pushed spec image (Spack's `--base-image`, §4.6): a reference such as
+   * `ubuntu:24.04`, an `oci://`/`oci+http://` URL or `oci-layout:PATH:TAG`. Each spec image then
+   * starts with the base's layers (copied into this repository), keeps the base's config with
+   * `rootfs.diff_ids`, `history` and `Env` PATH (the specs' `bin` directories) extended, and
+   * the base's manifest format (Docker media types for a Docker base). An index resolves to
+   * the entry for the spec's architecture.
+   */
+  baseImage?: string | ImageLocation;
 }
 
 // Spack's reader asks for single manifests only (§4.9).
@@ -82,6 +106,12 @@ export class OciMirror implements Mirror {
   readonly #repo: ImageRepository;
   readonly #timestamp: string;
   readonly #warn: (message: string) => void;
+  readonly #registry: RegistryClientOptions;
+  readonly #baseImage?: string | ImageLocation;
+  // Base images resolved and copied into this repository, by architecture.
+  readonly #bases = new Map<string, Promise<BaseImage>>();
+  // Install prefixes of packages layered on a base image, by DAG hash (for PATH).
+  readonly #prefixes = new Map<string, Promise<string>>();
   // Own layers of the specs pushed through this instance, by DAG hash.
   readonly #pushed = new Map<string, Layer>();
   // Specs pushed through this instance whose image lacks a dependency layer (pushed
@@ -101,6 +131,13 @@ export class OciMirror implements Mirror {
     this.#repo = openImageRepository(location, options.registry);
     this.#timestamp = options.archiveTimestamp ?? archiveTimestamp();
     this.#warn = options.onWarning ?? (() => {});
+    this.#registry = options.registry ?? {};
+    this.#baseImage = options.baseImage;
+  }
+
+  /** The registry repository or layout directory holding the images. */
+  get repository(): ImageRepository {
+    return this.#repo;
   }
 
   #where(ref: string): string {
@@ -186,6 +223,14 @@ export class OciMirror implements Mirror {
     }
   }
 
+  /**
+   * The package tarball layer of `node`'s spec image: `layers[-1]` with `rootfs.diff_ids[-1]`
+   * (§4.9), or `undefined` when the cache has no image for it.
+   */
+  async specLayer(node: SpecNode): Promise<ImageLayer | undefined> {
+    return (await this.#findImage(node))?.layer;
+  }
+
   /** See {@link Mirror.getEntry}: the spec file is the image config, the tarball `layers[-1]`. */
   async getEntry(spec: ConcreteSpec): Promise<CacheEntry | undefined> {
     const image = await this.#findImage(spec.node);
@@ -230,6 +275,15 @@ export class OciMirror implements Mirror {
       layer.size,
       () => Deno.openSync(tarball.path).readable,
     );
+    if (this.#baseImage !== undefined) {
+      // The local file is at hand: read the prefix there rather than from the registry.
+      const file = await Deno.open(tarball.path);
+      this.#remember(
+        this.#prefixes,
+        spec.node.hash,
+        inspectPackageTarball(file.readable, tarball.path).then((info) => info.prefix),
+      );
+    }
     this.#pushed.set(spec.node.hash, layer);
     await this.#tagImage(spec, layer);
     // Dependents pushed concurrently before this spec get their missing layer now.
@@ -248,7 +302,9 @@ export class OciMirror implements Mirror {
     const layers = deps.map((d, i) => found[i] ?? this.#pushed.get(d.hash));
     if (layers.some((l) => l === undefined)) this.#incomplete.set(spec.node.hash, { spec, layer });
     else this.#incomplete.delete(spec.node.hash);
+    const nodes = [...deps.filter((_, i) => layers[i] !== undefined), spec.node];
     const all = [...layers.filter((l): l is Layer => l !== undefined), layer];
+    if (this.#baseImage !== undefined) return await this.#tagOnBase(spec, nodes, all);
 
     const config = specImageConfig(spec, all, this.#timestamp);
     const configDigest = `sha256:${sha256Hex(config)}`;
@@ -259,6 +315,79 @@ export class OciMirror implements Mirror {
       describeSpec(spec.node),
     );
     await this.#repo.putManifest(specTag(spec.node), manifest, OCI_MANIFEST);
+  }
+
+  /**
+   * Tags the image of `spec` built on the base image (§4.6): base layers first, then `layers`
+   * (of `nodes`, the spec's last); the config is the base's, extended, plus the spec keys.
+   */
+  async #tagOnBase(spec: ConcreteSpec, nodes: SpecNode[], layers: Layer[]): Promise<void> {
+    const platform = specsPlatform([spec.node]);
+    const base = await this.#base(platform);
+    const prefixes = await Promise.all(
+      nodes.map((node, i) => this.#prefixOf(node, layers[i])),
+    );
+    const image = imageConfig({
+      base: base.config,
+      baseLayers: base.layers.length,
+      platform,
+      added: nodes.map((node, i) => ({
+        diffId: layers[i].diffId,
+        createdBy: `spackle push ${shortSpec(node)}`,
+      })),
+      path: prefixes.map((prefix) => `${prefix}/bin`).reverse(),
+      created: imageCreated(base.config),
+    });
+    const config = new TextEncoder().encode(compactJson({
+      ...image,
+      ...specConfigKeys(spec, layers[layers.length - 1], this.#timestamp),
+    }));
+    const configDigest = `sha256:${sha256Hex(config)}`;
+    await this.#repo.pushBlob(configDigest, config.length, () => streamOf(config));
+    const manifest = formatManifest({
+      mediaType: base.format.manifest,
+      config: { mediaType: base.format.config, digest: configDigest, size: config.length },
+      layers: [
+        ...base.layers,
+        ...layers.map((l) => ({ mediaType: base.format.layer, digest: l.digest, size: l.size })),
+      ],
+      annotations: descriptionAnnotation(describeSpec(spec.node)),
+    });
+    await this.#repo.putManifest(specTag(spec.node), manifest, base.format.manifest);
+  }
+
+  /** The base image for `platform`, resolved once and copied into this repository. */
+  #base(platform: ImagePlatform): Promise<BaseImage> {
+    return this.#bases.get(platform.architecture) ?? this.#remember(
+      this.#bases,
+      platform.architecture,
+      resolveBaseImage(this.#baseImage!, platform, this.#registry).then(async (image) => {
+        await Promise.all(
+          image.layers.map((l) =>
+            copyBlob(this.#repo, l.digest, l.size, repositoryBlob(image.repository!, l.digest))
+          ),
+        );
+        return image;
+      }),
+    );
+  }
+
+  /** Install prefix of `node`, read from the head of its tarball `layer` once. */
+  #prefixOf(node: SpecNode, layer: Layer): Promise<string> {
+    return this.#prefixes.get(node.hash) ?? this.#remember(
+      this.#prefixes,
+      node.hash,
+      this.#repo.getBlob(layer.digest)
+        .then((blob) => inspectPackageTarball(blob, this.#where(layer.digest)))
+        .then((info) => info.prefix),
+    );
+  }
+
+  /** Caches `promise` under `key` until it fails, so a failure is retried by the next spec. */
+  #remember<T>(cache: Map<string, Promise<T>>, key: string, promise: Promise<T>): Promise<T> {
+    cache.set(key, promise);
+    promise.catch(() => cache.delete(key));
+    return promise;
   }
 
   /**

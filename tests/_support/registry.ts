@@ -287,16 +287,19 @@ export interface FaultMatch {
 }
 
 /**
- * A fault to inject `times` times, after letting `skip` matching requests through: answer with `status` (and `Retry-After`), cut the
- * connection after `afterBytes` bytes of the response body, flip the first byte of the response
- * body, or forward the request without its `Range` header (a server that ignores ranges).
+ * A fault to inject `times` times, after letting `skip` matching requests through: answer with
+ * `status` (and `Retry-After`), cut the connection after `afterBytes` bytes of the response body,
+ * flip byte `atByte` (default 0) of the response body, flip byte `atByte` of the request body on
+ * its way to the registry (`corruptUpload`), or forward the request without its `Range` header
+ * (a server that ignores ranges).
  */
 export type Fault =
   & { readonly match?: FaultMatch; times: number; skip?: number }
   & (
     | { readonly kind: "status"; readonly status: number; readonly retryAfter?: string }
     | { readonly kind: "cut"; readonly afterBytes: number }
-    | { readonly kind: "corrupt" }
+    | { readonly kind: "corrupt"; readonly atByte?: number }
+    | { readonly kind: "corruptUpload"; readonly atByte?: number }
     | { readonly kind: "dropRange" }
   );
 
@@ -386,10 +389,12 @@ export function startFaultProxy(target: string, options: FaultProxyOptions = {})
     const headers = new Headers(req.headers);
     headers.delete("host");
     if (fault?.kind === "dropRange") headers.delete("range");
+    let sent: ReadableStream<Uint8Array> | null = req.body;
+    if (sent && fault?.kind === "corruptUpload") sent = flipByte(sent, fault.atByte ?? 0);
     const upstream = await fetch(target + path, {
       method: req.method,
       headers,
-      body: req.body,
+      body: sent as BodyInit | null,
       redirect: "manual",
     });
     record(upstream.status);
@@ -398,7 +403,7 @@ export function startFaultProxy(target: string, options: FaultProxyOptions = {})
     if (location?.startsWith(target)) out.set("location", self + location.slice(target.length));
     let body: ReadableStream<Uint8Array> | null = upstream.body;
     if (body && fault?.kind === "cut") body = cutAfter(body, fault.afterBytes);
-    if (body && fault?.kind === "corrupt") body = flipFirstByte(body);
+    if (body && fault?.kind === "corrupt") body = flipByte(body, fault.atByte ?? 0);
     return new Response(body as BodyInit | null, { status: upstream.status, headers: out });
   };
   const port = (server.addr as Deno.NetAddr).port;
@@ -454,15 +459,17 @@ function cutAfter(body: ReadableStream<Uint8Array>, limit: number): ReadableStre
   });
 }
 
-function flipFirstByte(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  let first = true;
+/** `body` with byte `at` inverted, wherever the chunk boundaries fall. */
+function flipByte(body: ReadableStream<Uint8Array>, at: number): ReadableStream<Uint8Array> {
+  let offset = 0;
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        if (first && chunk.length > 0) {
+        const i = at - offset;
+        offset += chunk.length;
+        if (i >= 0 && i < chunk.length) {
           chunk = chunk.slice();
-          chunk[0] ^= 0xff;
-          first = false;
+          chunk[i] ^= 0xff;
         }
         controller.enqueue(chunk);
       },

@@ -1,0 +1,349 @@
+/**
+ * `composeImage`: a runnable container image from specs already in a build cache, without
+ * Docker and without installing anything: a base image, then one layer per spec (the package
+ * tarballs of the cache, reused by digest), and a config that puts the specs' `bin` directories
+ * on PATH (build cache format reference §4.4–§4.7).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { FormatError, NotFoundError, UsageError } from "../errors.ts";
+import type { ProgressListener } from "../events.ts";
+import { OciMirror } from "../mirror/oci.ts";
+import type { Mirror } from "../mirror/types.ts";
+import { type ImageLocation, openImageRepository, parseImageLocation } from "../oci/open.ts";
+import type { ImageRepository } from "../oci/repository.ts";
+import type { RegistryClientOptions } from "../registry/client.ts";
+import { compactJson } from "../spec/json.ts";
+import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
+import { sha256Hex } from "../stream/digest.ts";
+import { streamOf } from "../stream/io.ts";
+import { type BaseImage, resolveBaseImage, SCRATCH } from "./base.ts";
+import { imageConfig, imageCreated } from "./config.ts";
+import { MAX_IMAGE_LAYERS, TooManyLayersError } from "./errors.ts";
+import { DEFAULT_IMAGE_TAG, formatImageLocation } from "./location.ts";
+import { imageManifest } from "./manifest.ts";
+import { imageLayerOrder } from "./order.ts";
+import { specsPlatform } from "./platform.ts";
+import { squashLayers } from "./squash.ts";
+import { inspectPackageTarball } from "./tarball.ts";
+import type { ImageLayer } from "./types.ts";
+import { type BlobSource, copyBlob, repositoryBlob } from "./_copy.ts";
+
+/** Config label and manifest annotation listing the specs of a composed image. */
+export const SPECS_LABEL = "dev.spackle.specs";
+
+/** Options of {@link composeImage}. */
+export interface ComposeOptions {
+  /**
+   * Base image: a reference (`ubuntu:24.04`), an `oci://`/`oci+http://` URL or
+   * `oci-layout:PATH[:TAG]`. An index resolves to the entry for the specs' platform. None:
+   * the image holds the spec layers alone.
+   */
+  readonly base?: string | ImageLocation;
+  /** The build cache holding the specs. OCI caches give layers by digest, with their diff_ids. */
+  readonly mirror: Mirror;
+  /** The specs to put into the image; their link and run dependencies come along. */
+  readonly specs: readonly ConcreteSpec[];
+  /**
+   * Where the image goes: a registry reference with tag (`oci+http://host/repo:tag`,
+   * `host/repo:tag`) or `oci-layout:DIR[:TAG]` (see `imageTarget`). Default tag `latest`.
+   */
+  readonly target: string | ImageLocation;
+  /** Environment variables set in the image (after PATH is computed). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** `Entrypoint` of the image. */
+  readonly entrypoint?: readonly string[];
+  /** `Cmd` of the image. */
+  readonly cmd?: readonly string[];
+  /** Labels added to the config (over the base's and {@link SPECS_LABEL}). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Annotations added to the manifest (OCI format only). */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Put all spec layers into one (recompressed) layer, e.g. to stay within 127 layers. */
+  readonly squash?: boolean;
+  /** RFC 3339 `created` time. Default: the base's, else `SOURCE_DATE_EPOCH`, else the epoch. */
+  readonly created?: string;
+  /** Settings of the registry clients (credentials, retries, concurrency). */
+  readonly registry?: RegistryClientOptions;
+  /** Receives one message per layer copied. */
+  readonly onProgress?: ProgressListener;
+}
+
+/** The image {@link composeImage} wrote. */
+export interface ComposeResult {
+  /** Where it is: `host/repo:tag` (with `oci+http://` for plain HTTP) or `oci-layout:DIR:TAG`. */
+  readonly reference: string;
+  /** `sha256:` digest of the manifest. */
+  readonly digest: string;
+  /** Media type of the manifest (the base's format). */
+  readonly mediaType: string;
+  /** Size of the manifest in bytes. */
+  readonly size: number;
+  /** Number of layers, base layers included. */
+  readonly layers: number;
+}
+
+/** A package layer ready to copy: its spec, blob, install prefix and where to read it. */
+interface PackageLayer {
+  readonly node: SpecNode;
+  readonly layer: ImageLayer;
+  readonly prefix: string;
+  readonly source: BlobSource;
+}
+
+// Tarballs inspected at once (each one a stream, and for URL caches a gunzip).
+const INSPECT_JOBS = 4;
+
+/**
+ * Composes an image of `specs` from the build cache `mirror` onto a base image and tags it at
+ * `target`. Layers: the base's, then one per spec of the closure (link and run dependencies,
+ * dependencies first, externals left out), each the spec's package tarball from the cache,
+ * copied by digest: skipped when the target has it, mounted when it is in another repository
+ * of the same registry, else streamed, never recompressed (except with `squash`). Config: the
+ * base's config with `rootfs.diff_ids`, one `history` entry per added layer, `Env` PATH led by
+ * each spec's `<prefix>/bin` (each once, roots first, then the base's PATH), a deterministic
+ * `created`, {@link SPECS_LABEL}; entrypoint, command, environment and labels as given. Media
+ * types follow the base (Docker base, Docker types throughout). Composing the same inputs twice
+ * gives the same digest. The manifest is written last, once every blob is in place, so a
+ * failure leaves nothing tagged.
+ *
+ * @example
+ * ```ts
+ * import { openMirror } from "../mirror/open.ts";
+ * import { selectSpecs } from "../spec/select.ts";
+ * import { composeImage } from "./compose.ts";
+ * const mirror = await openMirror("oci://ghcr.io/acme/buildcache");
+ * const specs = selectSpecs(await mirror.listSpecs(), ["hdf5"], mirror.url);
+ * const image = await composeImage({
+ *   base: "ubuntu:24.04",
+ *   mirror,
+ *   specs,
+ *   target: "oci://ghcr.io/acme/images:hdf5",
+ *   cmd: ["h5dump", "--version"],
+ * });
+ * console.log(image.reference, image.digest);
+ * ```
+ *
+ * @throws {UsageError} when no spec has a layer (none given, or only externals).
+ * @throws {NotFoundError} when the base image, a spec, or a blob is missing.
+ * @throws {PlatformMismatchError} when the specs and the base are for different platforms.
+ * @throws {TooManyLayersError} when the image would exceed {@link MAX_IMAGE_LAYERS} layers.
+ * @throws {FormatError} for a legacy (layout 2) cache entry or a malformed image or tarball.
+ */
+export async function composeImage(options: ComposeOptions): Promise<ComposeResult> {
+  const registry = options.registry ?? {};
+  const nodes = imageLayerOrder(options.specs);
+  if (nodes.length === 0) {
+    throw new UsageError("no specs to put into the image (externals have no layers)");
+  }
+  const platform = specsPlatform(nodes);
+  const baseLocation = typeof options.base === "string"
+    ? parseImageLocation(options.base)
+    : options.base;
+  const base = baseLocation ? await resolveBaseImage(baseLocation, platform, registry) : SCRATCH;
+  const specLayers = options.squash ? 1 : nodes.length;
+  if (base.layers.length + specLayers > MAX_IMAGE_LAYERS) {
+    throw new TooManyLayersError(base.layers.length, specLayers, options.squash ?? false);
+  }
+  const target = openTarget(options.target, registry);
+  const say = (text: string) => options.onProgress?.({ kind: "message", level: "info", text });
+
+  const pool = new Map<string, SpecNode>();
+  for (const spec of options.specs) for (const [hash, node] of spec.nodes) pool.set(hash, node);
+  const packages = await inspectAll(
+    nodes.map((node) => specFromNodes(node.hash, pool)),
+    options.mirror,
+  );
+  await checkBaseBlobs(base, target.repository);
+
+  const scratch = options.squash
+    ? await Deno.makeTempDir({ prefix: "spackle-squash-" })
+    : undefined;
+  try {
+    const added = scratch === undefined
+      ? packages.map((p) => ({
+        layer: p.layer,
+        source: p.source,
+        createdBy: `spackle image compose ${shortSpec(p.node)}`,
+        what: shortSpec(p.node),
+      }))
+      : [await squashPackages(packages, join(scratch, "layer.tar.gz"))];
+    await Promise.all([
+      ...base.layers.map(async (l) => {
+        const source = repositoryBlob(base.repository!, l.digest);
+        const how = await copyBlob(target.repository, l.digest, l.size, source);
+        say(`base layer ${l.digest}: ${how}`);
+      }),
+      ...added.map(async (a) => {
+        const how = await copyBlob(target.repository, a.layer.digest, a.layer.size, a.source);
+        say(`${a.what} ${a.layer.digest}: ${how}`);
+      }),
+    ]);
+
+    const roots = rootsLabel(options.specs, nodes);
+    const config = new TextEncoder().encode(compactJson(imageConfig({
+      base: base.config,
+      baseLayers: base.layers.length,
+      platform,
+      added: added.map((a) => ({ diffId: a.layer.diffId, createdBy: a.createdBy })),
+      path: packages.map((p) => `${p.prefix}/bin`).reverse(),
+      env: options.env,
+      entrypoint: options.entrypoint,
+      cmd: options.cmd,
+      labels: { [SPECS_LABEL]: roots, ...options.labels },
+      created: imageCreated(base.config, options.created),
+    })));
+    const configDigest = `sha256:${sha256Hex(config)}`;
+    await target.repository.pushBlob(configDigest, config.length, () => streamOf(config));
+    const { format } = base;
+    const manifest = imageManifest({
+      mediaType: format.manifest,
+      config: { mediaType: format.config, digest: configDigest, size: config.length },
+      layers: [
+        ...base.layers,
+        ...added.map((a) => ({
+          mediaType: format.layer,
+          digest: a.layer.digest,
+          size: a.layer.size,
+        })),
+      ],
+      annotations: {
+        [SPECS_LABEL]: roots,
+        ...baseAnnotations(base, baseLocation),
+        ...options.annotations,
+      },
+    });
+    const digest = await target.repository.putManifest(target.tag, manifest, format.manifest);
+    return {
+      reference: target.reference,
+      digest,
+      mediaType: format.manifest,
+      size: manifest.length,
+      layers: base.layers.length + added.length,
+    };
+  } finally {
+    if (scratch !== undefined) await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The repository, tag and printable reference of an image location (tag `latest` by default). */
+function openTarget(
+  location: string | ImageLocation,
+  registry: RegistryClientOptions,
+): { repository: ImageRepository; tag: string; reference: string } {
+  const target = typeof location === "string" ? parseImageLocation(location) : location;
+  const repository = openImageRepository(target, registry);
+  if (target.kind === "layout") {
+    const tag = target.tag ?? DEFAULT_IMAGE_TAG;
+    return { repository, tag, reference: formatImageLocation({ ...target, tag }) };
+  }
+  return { repository, tag: target.reference.tag, reference: formatImageLocation(target) };
+}
+
+/** The one layer of all `packages`, written to `path`, with its history entry. */
+async function squashPackages(
+  packages: readonly PackageLayer[],
+  path: string,
+): Promise<{ layer: ImageLayer; source: BlobSource; createdBy: string; what: string }> {
+  const names = packages.map((p) => shortSpec(p.node));
+  const layer = await squashLayers(
+    packages.map((p, i) => ({ name: names[i], open: () => p.source.open() })),
+    path,
+  );
+  return {
+    layer,
+    source: { open: async () => (await Deno.open(path)).readable },
+    createdBy: `spackle image compose --squash ${names.join(" ")}`,
+    what: `squashed layer of ${packages.length} specs`,
+  };
+}
+
+/** `name@version/hash` of each spec that has a layer, once, space-separated. */
+function rootsLabel(specs: readonly ConcreteSpec[], nodes: readonly SpecNode[]): string {
+  const layered = new Set(nodes.map((n) => n.hash));
+  const names = specs.filter((s) => layered.has(s.node.hash))
+    .map((s) => `${s.node.name}@${s.node.version ?? "?"}/${s.node.hash}`);
+  return [...new Set(names)].join(" ");
+}
+
+/** The OCI annotations naming the base image: its digest, and its reference if in a registry. */
+function baseAnnotations(base: BaseImage, location?: ImageLocation): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (base.digest) out["org.opencontainers.image.base.digest"] = base.digest;
+  if (location?.kind === "registry") {
+    out["org.opencontainers.image.base.name"] = location.reference.toString();
+  }
+  return out;
+}
+
+/** Every base layer the target lacks must be readable from the base's repository. */
+async function checkBaseBlobs(
+  base: BaseImage,
+  repo: ImageRepository,
+): Promise<void> {
+  await Promise.all(base.layers.map(async (l) => {
+    if (await repo.headBlob(l.digest) !== undefined) return;
+    if (await base.repository!.headBlob(l.digest) === undefined) {
+      throw new NotFoundError(`layer ${l.digest} of base image ${base.name}`);
+    }
+  }));
+}
+
+/** {@link inspectPackage} for each spec, a few at a time, in order. */
+async function inspectAll(specs: readonly ConcreteSpec[], mirror: Mirror): Promise<PackageLayer[]> {
+  const out: PackageLayer[] = new Array(specs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < specs.length) {
+      const i = next++;
+      out[i] = await inspectPackage(specs[i], mirror);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(INSPECT_JOBS, specs.length) }, worker));
+  return out;
+}
+
+/**
+ * The layer of `spec` in `mirror`: from an OCI cache, the spec image's last layer and diff_id
+ * (the tarball's head read for the prefix); from a URL-layout cache, the tarball blob, read
+ * whole once for its diff_id.
+ */
+async function inspectPackage(spec: ConcreteSpec, mirror: Mirror): Promise<PackageLayer> {
+  const name = shortSpec(spec.node);
+  if (mirror instanceof OciMirror) {
+    const layer = await mirror.specLayer(spec.node);
+    if (!layer) throw new NotFoundError(`${name} in ${mirror.url}`);
+    const source = repositoryBlob(mirror.repository, layer.digest);
+    let blob;
+    try {
+      blob = await source.open();
+    } catch (e) {
+      if (e instanceof NotFoundError) {
+        throw new NotFoundError(`tarball layer ${layer.digest} of ${name} in ${mirror.url}`);
+      }
+      throw e;
+    }
+    const { prefix } = await inspectPackageTarball(blob, `${name} layer ${layer.digest}`);
+    return { node: spec.node, layer, prefix, source };
+  }
+  const entry = await mirror.getEntry(spec);
+  if (!entry) throw new NotFoundError(`${name} in ${mirror.url}`);
+  if (entry.layout !== 3) {
+    throw new FormatError(
+      entry.source,
+      "a legacy (layout 2) tarball is not an image layer; migrate the cache to layout 3 first",
+    );
+  }
+  if (!await mirror.hasSpec(spec.node)) {
+    throw new NotFoundError(`tarball ${entry.tarball.digest} of ${name} in ${mirror.url}`);
+  }
+  const open = () => mirror.openTarball(entry);
+  const info = await inspectPackageTarball(await open(), entry.source, true);
+  return {
+    node: spec.node,
+    layer: { digest: entry.tarball.digest, size: info.size!, diffId: info.diffId! },
+    prefix: info.prefix,
+    source: { open },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Errors of image composition: a base image or specs built for another platform, and an image
+ * with more layers than container runtimes accept.
+ *
+ * @module
+ */
+import { SpackleError } from "../errors.ts";
+
+/**
+ * Most layers an image may have: overlay filesystems stack at most this many lower layers
+ * (Docker and containerd refuse deeper images).
+ */
+export const MAX_IMAGE_LAYERS = 127;
+
+/**
+ * The specs and the base image do not share a platform (architecture or OS), or the specs span
+ * several. Nothing was tagged.
+ */
+export class PlatformMismatchError extends SpackleError {
+  /** Creates the error; `wanted` is the platform of the specs, `offered` what was found. */
+  constructor(readonly wanted: string, readonly offered: string, detail: string) {
+    super("PLATFORM_MISMATCH", `${detail}: the specs need ${wanted}, found ${offered}`);
+  }
+}
+
+/** The image would have more than {@link MAX_IMAGE_LAYERS} layers. Nothing was tagged. */
+export class TooManyLayersError extends SpackleError {
+  /**
+   * Creates the error from the layer counts of the base image and of the specs; `squashed`
+   * tells whether the spec layers were already squashed into one.
+   */
+  constructor(readonly baseLayers: number, readonly specLayers: number, squashed: boolean) {
+    super(
+      "TOO_MANY_LAYERS",
+      `the image would have ${baseLayers + specLayers} layers (${baseLayers} from the base ` +
+        `image, ${specLayers} for the specs), more than the ${MAX_IMAGE_LAYERS} container ` +
+        "runtimes accept; " +
+        (squashed
+          ? "use a base image with fewer layers"
+          : "squash the spec layers into one (option `squash`, flag `--squash`)"),
+    );
+  }
+}

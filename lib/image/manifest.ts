@@ -1,0 +1,94 @@
+/**
+ * Image manifests in either of the two formats registries serve: OCI image manifests and
+ * Docker v2 schema 2. An image keeps the format of its base throughout, since some runtimes
+ * (Apptainer) refuse a manifest that mixes them (build cache format reference §4.3).
+ *
+ * @module
+ */
+import { FormatError } from "../errors.ts";
+import {
+  DOCKER_CONFIG,
+  DOCKER_LAYER_GZIP,
+  DOCKER_MANIFEST,
+  OCI_CONFIG,
+  OCI_LAYER_GZIP,
+  OCI_MANIFEST,
+} from "../registry/media_types.ts";
+import { compactJson } from "../spec/json.ts";
+import type { ContentDescriptor } from "./types.ts";
+
+/** Media types of one manifest format: manifest, config and gzip layer. */
+export interface ManifestFormat {
+  /** Manifest media type. */
+  readonly manifest: string;
+  /** Config blob media type. */
+  readonly config: string;
+  /** Media type of gzip tar layers. */
+  readonly layer: string;
+}
+
+/** OCI image manifest media types. */
+export const OCI_FORMAT: ManifestFormat = {
+  manifest: OCI_MANIFEST,
+  config: OCI_CONFIG,
+  layer: OCI_LAYER_GZIP,
+};
+
+/** Docker v2 schema 2 media types. */
+export const DOCKER_FORMAT: ManifestFormat = {
+  manifest: DOCKER_MANIFEST,
+  config: DOCKER_CONFIG,
+  layer: DOCKER_LAYER_GZIP,
+};
+
+/**
+ * The format of manifest media type `mediaType`.
+ *
+ * @throws {FormatError} naming `source` for anything but an OCI or Docker image manifest.
+ */
+export function manifestFormat(mediaType: string, source: string): ManifestFormat {
+  if (mediaType === OCI_MANIFEST) return OCI_FORMAT;
+  if (mediaType === DOCKER_MANIFEST) return DOCKER_FORMAT;
+  throw new FormatError(source, `not an image manifest (media type ${mediaType})`);
+}
+
+/** What {@link imageManifest} writes. */
+export interface ImageManifestInput {
+  /** The manifest media type ({@link ManifestFormat.manifest}). */
+  readonly mediaType: string;
+  /** Descriptor of the config blob. */
+  readonly config: ContentDescriptor;
+  /** Layer descriptors, bottom layer first. */
+  readonly layers: readonly ContentDescriptor[];
+  /** Manifest annotations; written for OCI manifests only (Docker's schema has none). */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A manifest as compact JSON bytes, keys in Spack's order `mediaType, schemaVersion, config,
+ * layers, annotations`; empty annotations are left out.
+ *
+ * @example
+ * ```ts
+ * import { imageManifest, OCI_FORMAT } from "./manifest.ts";
+ * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+ * const bytes = imageManifest({
+ *   mediaType: OCI_FORMAT.manifest,
+ *   config: { mediaType: OCI_FORMAT.config, digest, size: 2 },
+ *   layers: [],
+ * });
+ * ```
+ */
+export function imageManifest(input: ImageManifestInput): Uint8Array {
+  const annotations = input.mediaType === OCI_MANIFEST && input.annotations &&
+      Object.keys(input.annotations).length
+    ? input.annotations
+    : undefined;
+  return new TextEncoder().encode(compactJson({
+    mediaType: input.mediaType,
+    schemaVersion: 2,
+    config: input.config,
+    layers: input.layers,
+    annotations,
+  }));
+}
