@@ -19,7 +19,13 @@
 export * from "./lib/errors.ts";
 export * from "./lib/events.ts";
 export { openMirror, type OpenMirrorOptions } from "./lib/mirror/open.ts";
-export type { CacheEntry, Mirror, PushedTarball, TarballRef } from "./lib/mirror/types.ts";
+export type {
+  CacheEntry,
+  Mirror,
+  PushedTarball,
+  PushReceipt,
+  TarballRef,
+} from "./lib/mirror/types.ts";
 export { UrlMirror, type UrlMirrorOptions } from "./lib/mirror/url.ts";
 export { OciMirror, type OciMirrorOptions } from "./lib/mirror/oci.ts";
 export * from "./lib/registry/mod.ts";

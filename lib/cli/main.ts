@@ -13,7 +13,7 @@ import { imageCommand } from "./image.ts";
 import { composeImage } from "../image/compose.ts";
 import { imageTarget } from "../image/location.ts";
 import { OciMirror } from "../mirror/oci.ts";
-import type { Mirror } from "../mirror/types.ts";
+import type { Mirror, PushReceipt } from "../mirror/types.ts";
 import { isOciLayoutUrl } from "../oci/open.ts";
 import { isOciUrl } from "../registry/reference.ts";
 import { UrlMirror } from "../mirror/url.ts";
@@ -53,6 +53,7 @@ export function buildProgram(render: ProgressRenderer): Command {
     .option("--gpg-home <dir>", "GnuPG home to export --key from (default $GNUPGHOME or ~/.gnupg)")
     .option("--base-image <ref>", "OCI caches: build each spec image on this base, runnable")
     .option("--tag <name>", "OCI caches: also tag one image of all pushed specs as NAME")
+    .option("--json", "print the reference and digest of every manifest written, as JSON")
     .option(
       "-j, --jobs <n>",
       "specs processed concurrently; also the limit of requests in flight to a registry",
@@ -85,6 +86,7 @@ export function buildProgram(render: ProgressRenderer): Command {
       if (result.pushed.length === 0 && result.skipped.length > 0) {
         render.line("All specs are already in the buildcache. Use --force to overwrite them.");
       }
+      const written: (PushReceipt & { spec?: string; tag?: string })[] = [...result.manifests];
       if (opts.tag) {
         const image = await composeImage({
           base: opts.baseImage,
@@ -96,7 +98,9 @@ export function buildProgram(render: ProgressRenderer): Command {
         });
         render.done();
         render.line(`Tagged ${image.reference}`);
+        written.push({ tag: opts.tag, reference: image.reference, digest: image.digest });
       }
+      if (opts.json) console.log(JSON.stringify(written, null, 2));
     });
 
   program.command("list")

@@ -33,7 +33,7 @@ import { compactJson } from "../spec/json.ts";
 import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
 import { sha256Hex } from "../stream/digest.ts";
 import { readAll, streamOf } from "../stream/io.ts";
-import type { CacheEntry, Mirror, PushedTarball } from "./types.ts";
+import type { CacheEntry, Mirror, PushedTarball, PushReceipt } from "./types.ts";
 import {
   archiveTimestamp,
   configDescriptor,
@@ -264,7 +264,7 @@ export class OciMirror implements Mirror {
    * image config and the manifest tagged with the spec tag. Dependency layers come first, taken
    * from this push session or from the dependencies' images in the registry (§4.3, §4.4).
    */
-  async pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<void> {
+  async pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<PushReceipt> {
     const layer: Layer = {
       digest: `sha256:${tarball.sha256}`,
       size: tarball.size,
@@ -285,14 +285,17 @@ export class OciMirror implements Mirror {
       );
     }
     this.#pushed.set(spec.node.hash, layer);
-    await this.#tagImage(spec, layer);
-    // Dependents pushed concurrently before this spec get their missing layer now.
+    const digest = await this.#tagImage(spec, layer);
+    // Dependents pushed concurrently before this spec get their missing layer now (and so a
+    // new manifest digest: the receipt of their own push is then outdated).
     for (const waiting of [...this.#incomplete.values()]) {
       if (waiting.spec.nodes.has(spec.node.hash)) await this.#tagImage(waiting.spec, waiting.layer);
     }
+    return { reference: this.#where(specTag(spec.node)), digest };
   }
 
-  async #tagImage(spec: ConcreteSpec, layer: Layer): Promise<void> {
+  /** Writes the spec image of `spec` under its tag; returns the manifest digest. */
+  async #tagImage(spec: ConcreteSpec, layer: Layer): Promise<string> {
     const deps = layeredDependencies(spec);
     const found = await Promise.all(
       deps.map(async (d) => this.#pushed.get(d.hash) ?? (await this.#findImage(d))?.layer),
@@ -314,14 +317,14 @@ export class OciMirror implements Mirror {
       all.map((l) => layerDescriptor(l.digest, l.size)),
       describeSpec(spec.node),
     );
-    await this.#repo.putManifest(specTag(spec.node), manifest, OCI_MANIFEST);
+    return await this.#repo.putManifest(specTag(spec.node), manifest, OCI_MANIFEST);
   }
 
   /**
    * Tags the image of `spec` built on the base image (§4.6): base layers first, then `layers`
    * (of `nodes`, the spec's last); the config is the base's, extended, plus the spec keys.
    */
-  async #tagOnBase(spec: ConcreteSpec, nodes: SpecNode[], layers: Layer[]): Promise<void> {
+  async #tagOnBase(spec: ConcreteSpec, nodes: SpecNode[], layers: Layer[]): Promise<string> {
     const platform = specsPlatform([spec.node]);
     const base = await this.#base(platform);
     const prefixes = await Promise.all(
@@ -353,7 +356,7 @@ export class OciMirror implements Mirror {
       ],
       annotations: descriptionAnnotation(describeSpec(spec.node)),
     });
-    await this.#repo.putManifest(specTag(spec.node), manifest, base.format.manifest);
+    return await this.#repo.putManifest(specTag(spec.node), manifest, base.format.manifest);
   }
 
   /** The base image for `platform`, resolved once and copied into this repository. */

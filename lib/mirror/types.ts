@@ -40,6 +40,14 @@ export interface PushedTarball {
   diffId: string;
 }
 
+/** The manifest a push wrote for a spec: where it is and its digest (e.g. to sign with cosign). */
+export interface PushReceipt {
+  /** `host/repo:tag` for registries, `oci-layout:PATH:tag`, or the manifest's URL. */
+  reference: string;
+  /** `sha256:<hex>` of the manifest bytes as stored. */
+  digest: string;
+}
+
 /** A build cache. Readers never modify it; writers publish blobs before manifests. */
 export interface Mirror {
   /** The mirror URL, without credentials. */
@@ -62,8 +70,8 @@ export interface Mirror {
   fetchBlob(digest: string): Promise<ReadableStream<Uint8Array>>;
   /** True when the cache holds a complete entry for `node` (manifest and blobs). */
   hasSpec(node: SpecNode): Promise<boolean>;
-  /** Publishes a spec: tarball blob, spec blob, then its manifest last. */
-  pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<void>;
+  /** Publishes a spec: tarball blob, spec blob, then its manifest last, which it describes. */
+  pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<PushReceipt>;
   /** Rebuilds the index from what the cache holds; returns the number of specs indexed. */
   updateIndex(): Promise<number>;
 }

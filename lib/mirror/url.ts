@@ -35,7 +35,7 @@ import { readAll, streamOf } from "../stream/io.ts";
 import type { ObjectStore } from "../storage/types.ts";
 import { verifyClearsigned } from "../signing/clearsign.ts";
 import type { Signer } from "../signing/signer.ts";
-import type { CacheEntry, Mirror, PushedTarball } from "./types.ts";
+import type { CacheEntry, Mirror, PushedTarball, PushReceipt } from "./types.ts";
 
 /** Options of {@link UrlMirror}. */
 export interface UrlMirrorOptions {
@@ -230,7 +230,7 @@ export class UrlMirror implements Mirror {
   }
 
   /** See {@link Mirror.pushSpec}. */
-  async pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<void> {
+  async pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<PushReceipt> {
     this.#requireWritable();
     const tarRecord: BlobRecord = {
       contentLength: tarball.size,
@@ -262,6 +262,10 @@ export class UrlMirror implements Mirror {
     // The manifest goes last: a visible manifest implies its blobs exist.
     await this.#store.put(specManifestKey(spec.node), streamOf(manifest));
     await this.#ensureLayoutJson();
+    return {
+      reference: `${this.url}/${specManifestKey(spec.node)}`,
+      digest: `sha256:${sha256Hex(manifest)}`,
+    };
   }
 
   async #putBlob(record: BlobRecord, bytes: Uint8Array): Promise<void> {

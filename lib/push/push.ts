@@ -7,7 +7,7 @@
 import { join, relative } from "node:path";
 import { SpackleError } from "../errors.ts";
 import type { ProgressListener } from "../events.ts";
-import type { Mirror } from "../mirror/types.ts";
+import type { Mirror, PushReceipt } from "../mirror/types.ts";
 import {
   type ConcreteSpec,
   isExternal,
@@ -45,6 +45,8 @@ export interface PushOptions {
 export interface PushResult {
   /** Specs pushed now. */
   pushed: string[];
+  /** The manifest each pushed spec got, in push order (`push --json`). */
+  manifests: (PushReceipt & { spec: string })[];
   /** Specs the cache already had. */
   skipped: string[];
 }
@@ -83,7 +85,7 @@ export async function pushSpecs(
   options: PushOptions = {},
 ): Promise<PushResult> {
   const order = pushOrder(store, specs, options.withDependencies ?? true, options.onProgress);
-  const result: PushResult = { pushed: [], skipped: [] };
+  const result: PushResult = { pushed: [], manifests: [], skipped: [] };
   const failures: { spec: string; error: Error }[] = [];
   const tmp = await Deno.makeTempDir({ prefix: "spackle-push-" });
   try {
@@ -115,8 +117,9 @@ export async function pushSpecs(
             join(tmp, `${installed.spec.node.hash}.tar.gz`),
             (bytes) => options.onProgress?.({ kind: "bytes", spec: name, bytes }),
           );
-          await mirror.pushSpec(installed.spec, tarball);
+          const receipt = await mirror.pushSpec(installed.spec, tarball);
           result.pushed.push(name);
+          result.manifests.push({ spec: name, ...receipt });
           options.onProgress?.({
             ...event,
             state: "done",
