@@ -228,6 +228,11 @@ async function installOne(
   } catch (e) {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
     if (e instanceof SpackleError) throw e;
-    throw new InstallError(name, (e as Error).message, { cause: e });
+    // A corrupt gzip fails in gunzip before the digest check can: name the blob.
+    throw new InstallError(
+      name,
+      `${(e as Error).message} (tarball ${entry.tarball.digest} of ${entry.source})`,
+      { cause: e },
+    );
   }
 }

@@ -294,7 +294,7 @@ Deno.test("a corrupt tarball is refused (digest mismatch, or bad gzip): no prefi
         assert.ok(e instanceof InstallError);
         assert.match(
           e.message,
-          /cannot install harness-hello@1\.0\/hkbptho: incorrect header check/,
+          /cannot install harness-hello@1\.0\/hkbptho: incorrect header check \(tarball sha256:[0-9a-f]{64} of oci\+http:/,
         );
         return true;
       },
