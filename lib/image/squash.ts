@@ -8,7 +8,7 @@
 import { FormatError } from "../errors.ts";
 import { hashTap } from "../stream/digest.ts";
 import { gunzipStream, gzipStream } from "../stream/gzip.ts";
-import { TarReader } from "../tar/_reader.ts";
+import { TarReader } from "../tar/reader.ts";
 import { createTarStream, type TarEntry } from "../tar/writer.ts";
 import type { ImageLayer } from "./types.ts";
 

@@ -7,7 +7,7 @@
 import { FormatError } from "../errors.ts";
 import { hashTap } from "../stream/digest.ts";
 import { gunzipStream } from "../stream/gzip.ts";
-import { TarReader } from "../tar/_reader.ts";
+import { TarReader } from "../tar/reader.ts";
 
 /** What {@link inspectPackageTarball} found. */
 export interface PackageTarballInfo {

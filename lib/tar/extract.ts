@@ -6,7 +6,7 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { UnsafeTarballError, UsageError } from "../errors.ts";
-import { type TarMember, TarReader } from "./_reader.ts";
+import { type TarMember, TarReader } from "./reader.ts";
 import { escapesTree } from "./_symlink_scope.ts";
 
 /** Options of {@link extractPackageTarball}. */

@@ -29,8 +29,11 @@ Deno.test("a push killed half-way leaves a valid cache, and a rerun completes it
     await pushSpecs(await openMirror(reference), store, store.specs, { jobs: 1 });
 
     const cache = join(work, "cache");
+    // The killed push cannot clean up its temporary directory: keep it inside `work`.
+    await Deno.mkdir(join(work, "tmp"));
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", CLI, "push", cache, "--store", SAMPLE, "-j", "1"],
+      env: { TMPDIR: join(work, "tmp") },
       stderr: "piped",
       stdout: "null",
     }).spawn();
