@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { composeImage } from "../image/compose.ts";
 import { imageTarget } from "../image/location.ts";
-import { openMirror } from "../mirror/open.ts";
+import { openConfiguredMirror } from "../config/open.ts";
 import { selectSpecs } from "../spec/select.ts";
 import type { ProgressRenderer } from "./progress.ts";
 
@@ -80,7 +80,7 @@ export function imageCommand(render: ProgressRenderer): Command {
       const onWarning = (text: string) =>
         render.onProgress({ kind: "message", level: "warning", text });
       const target = imageTarget(opts.target, opts.tag);
-      const from = await openMirror(opts.from ?? opts.target, { onWarning });
+      const { mirror: from } = await openConfiguredMirror(opts.from ?? opts.target, { onWarning });
       const specs = selectSpecs(await from.listSpecs(), selectors, from.url);
       const result = await composeImage({
         base: opts.base,
