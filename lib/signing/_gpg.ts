@@ -6,21 +6,30 @@
  */
 import { UsageError } from "../errors.ts";
 
+/** Runs `gpg --homedir HOME --batch --no-tty ARGS…`, feeding `stdin` when given. */
+export async function runGpg(
+  home: string,
+  args: string[],
+  stdin?: string,
+): Promise<Deno.CommandOutput> {
+  const child = new Deno.Command("gpg", {
+    args: ["--homedir", home, "--batch", "--no-tty", ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  return await child.output();
+}
+
 async function gpg(home: string, args: string[], stdin?: string): Promise<Uint8Array> {
   let out: Deno.CommandOutput;
   try {
-    const child = new Deno.Command("gpg", {
-      args: ["--homedir", home, "--batch", "--no-tty", ...args],
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(stdin));
-      await writer.close();
-    }
-    out = await child.output();
+    out = await runGpg(home, args, stdin);
   } catch (e) {
     throw new UsageError(`cannot run gpg: ${(e as Error).message}`);
   }

@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { generateKey } from "openpgp";
 import { createSigner, type Signer } from "../../lib/signing/mod.ts";
+import { runGpg } from "../../lib/signing/_gpg.ts";
 import { SPACK12 } from "../_support/fixtures.ts";
 
 /** The public key of the Spack 1.2 `fs-signed` fixture. */
@@ -30,18 +31,7 @@ export async function gpg(
   args: string[],
   stdin?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command("gpg", {
-    args: ["--homedir", home, "--batch", "--no-tty", ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
+  const out = await runGpg(home, args, stdin);
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
