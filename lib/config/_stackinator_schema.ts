@@ -8,21 +8,13 @@
 import { MirrorConfigError } from "./errors.ts";
 import { checkAccessPair, CONNECTION_KEYS } from "./_schema.ts";
 import { typeName } from "./_yaml.ts";
-import type { SpackConnection } from "./stackinator.ts";
+import type { SpackConnection, StackinatorMirror } from "./stackinator.ts";
 
 /**
  * A `buildcache` or `sourcemirror` entry after the schema, defaults filled in; `name`,
  * `mountSpecific` and the keys (paths or base64, unread) are set for the build cache only.
  */
-export interface RawStackinatorMirror {
-  readonly description: string;
-  readonly source: boolean;
-  readonly binary: boolean;
-  readonly signed?: boolean;
-  readonly autopush?: boolean;
-  readonly connection: SpackConnection;
-  readonly fetch?: string | SpackConnection;
-  readonly push?: string | SpackConnection;
+export interface RawStackinatorMirror extends Omit<StackinatorMirror, "name"> {
   readonly name?: string;
   readonly mountSpecific?: boolean;
   readonly privateKey?: string | null;
