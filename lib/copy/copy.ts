@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { forEachConcurrently } from "../concurrency.ts";
 import { NotFoundError, SpackleError, UsageError } from "../errors.ts";
 import { countBytes, type ProgressListener } from "../events.ts";
 import type { Mirror } from "../mirror/types.ts";
@@ -113,71 +114,66 @@ export async function copySpecs(
   let signed = 0;
   const tmp = await Deno.makeTempDir({ dir: options.tempDir, prefix: "spackle-copy-" });
   try {
-    let next = 0;
-    const worker = async () => {
-      while (next < order.length) {
-        const index = next++;
-        const spec = order[index];
-        const name = shortSpec(spec.node);
-        const done = Promise.withResolvers<boolean>();
-        present.set(spec.node.hash, done.promise);
-        const event = {
-          kind: "spec",
-          action: "copy",
-          spec: name,
-          index: index + 1,
-          total: order.length,
-        } as const;
-        try {
-          if (!options.force && await to.hasSpec(spec.node)) {
-            states[index] = "skipped";
-            options.onProgress?.({ ...event, state: "skipped" });
-            done.resolve(true);
-            continue;
-          }
-          // Dependencies come earlier in `order`, so they have started already.
-          for (const edge of edgesOf(spec.node, RUNTIME)) {
-            if (await present.get(edge.hash) === false) {
-              throw new NotFoundError(
-                `dependency ${edge.name}/${edge.hash.slice(0, 7)} in ${to.url}`,
-              );
-            }
-          }
-          options.onProgress?.({ ...event, state: "start" });
-          const started = performance.now();
-          const entry = await from.getEntry(spec);
-          if (!entry) throw new NotFoundError(`spec ${name} in ${from.url}`);
-          const path = await Deno.makeTempFile({ dir: tmp, suffix: ".tar.gz" });
-          const source = (await from.openTarball(entry))
-            .pipeThrough(countBytes(name, options.onProgress, entry.tarball.size));
-          const tarball = await spoolTarball(
-            source,
-            path,
-            entry.tarball,
-            `${entry.source} (tarball ${entry.tarball.digest})`,
-          );
-          await to.pushSpec(entry.spec, tarball);
-          // The destination may have moved the file; bound the spool to one tarball per job.
-          await Deno.remove(path).catch(() => {});
-          if (entry.signedText) signed++;
-          states[index] = "copied";
-          options.onProgress?.({
-            ...event,
-            state: "done",
-            bytes: tarball.size,
-            seconds: (performance.now() - started) / 1000,
-            digest: `sha256:${tarball.sha256}`,
-          });
+    await forEachConcurrently(order.length, options.jobs ?? 2, async (index) => {
+      const spec = order[index];
+      const name = shortSpec(spec.node);
+      const done = Promise.withResolvers<boolean>();
+      present.set(spec.node.hash, done.promise);
+      const event = {
+        kind: "spec",
+        action: "copy",
+        spec: name,
+        index: index + 1,
+        total: order.length,
+      } as const;
+      try {
+        if (!options.force && await to.hasSpec(spec.node)) {
+          states[index] = "skipped";
+          options.onProgress?.({ ...event, state: "skipped" });
           done.resolve(true);
-        } catch (e) {
-          states[index] = "failed";
-          failures.push({ spec: name, error: e as Error });
-          options.onProgress?.({ ...event, state: "failed", error: e as Error });
-          done.resolve(false);
+          return;
         }
+        // Dependencies come earlier in `order`, so they have started already.
+        for (const edge of edgesOf(spec.node, RUNTIME)) {
+          if (await present.get(edge.hash) === false) {
+            throw new NotFoundError(
+              `dependency ${edge.name}/${edge.hash.slice(0, 7)} in ${to.url}`,
+            );
+          }
+        }
+        options.onProgress?.({ ...event, state: "start" });
+        const started = performance.now();
+        const entry = await from.getEntry(spec);
+        if (!entry) throw new NotFoundError(`spec ${name} in ${from.url}`);
+        const path = await Deno.makeTempFile({ dir: tmp, suffix: ".tar.gz" });
+        const source = (await from.openTarball(entry))
+          .pipeThrough(countBytes(name, options.onProgress, entry.tarball.size));
+        const tarball = await spoolTarball(
+          source,
+          path,
+          entry.tarball,
+          `${entry.source} (tarball ${entry.tarball.digest})`,
+        );
+        await to.pushSpec(entry.spec, tarball);
+        // The destination may have moved the file; bound the spool to one tarball per job.
+        await Deno.remove(path).catch(() => {});
+        if (entry.signedText) signed++;
+        states[index] = "copied";
+        options.onProgress?.({
+          ...event,
+          state: "done",
+          bytes: tarball.size,
+          seconds: (performance.now() - started) / 1000,
+          digest: `sha256:${tarball.sha256}`,
+        });
+        done.resolve(true);
+      } catch (e) {
+        states[index] = "failed";
+        failures.push({ spec: name, error: e as Error });
+        options.onProgress?.({ ...event, state: "failed", error: e as Error });
+        done.resolve(false);
       }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, options.jobs ?? 2) }, worker));
+    });
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }

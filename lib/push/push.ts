@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { forEachConcurrently } from "../concurrency.ts";
 import { join, relative } from "node:path";
 import { SpackleError } from "../errors.ts";
 import type { ProgressListener } from "../events.ts";
@@ -89,51 +90,46 @@ export async function pushSpecs(
   const failures: { spec: string; error: Error }[] = [];
   const tmp = await Deno.makeTempDir({ prefix: "spackle-push-" });
   try {
-    let next = 0;
-    const worker = async () => {
-      while (next < order.length) {
-        const index = next++;
-        const installed = order[index];
-        const name = shortSpec(installed.spec.node);
-        const event = {
-          kind: "spec",
-          action: "push",
-          spec: name,
-          index: index + 1,
-          total: order.length,
-        } as const;
-        try {
-          if (!options.force && await mirror.hasSpec(installed.spec.node)) {
-            result.skipped.push(name);
-            options.onProgress?.({ ...event, state: "skipped" });
-            continue;
-          }
-          options.onProgress?.({ ...event, state: "start" });
-          const started = performance.now();
-          const tarball = await createSpecTarball(
-            installed.dir,
-            installed.prefix,
-            buildInfoFor(store, installed.spec, options.spackPrefix),
-            join(tmp, `${installed.spec.node.hash}.tar.gz`),
-            (bytes) => options.onProgress?.({ kind: "bytes", spec: name, bytes }),
-          );
-          const receipt = await mirror.pushSpec(installed.spec, tarball);
-          result.pushed.push(name);
-          result.manifests.push({ spec: name, ...receipt });
-          options.onProgress?.({
-            ...event,
-            state: "done",
-            bytes: tarball.size,
-            seconds: (performance.now() - started) / 1000,
-            digest: `sha256:${tarball.sha256}`,
-          });
-        } catch (e) {
-          failures.push({ spec: name, error: e as Error });
-          options.onProgress?.({ ...event, state: "failed", error: e as Error });
+    await forEachConcurrently(order.length, options.jobs ?? 2, async (index) => {
+      const installed = order[index];
+      const name = shortSpec(installed.spec.node);
+      const event = {
+        kind: "spec",
+        action: "push",
+        spec: name,
+        index: index + 1,
+        total: order.length,
+      } as const;
+      try {
+        if (!options.force && await mirror.hasSpec(installed.spec.node)) {
+          result.skipped.push(name);
+          options.onProgress?.({ ...event, state: "skipped" });
+          return;
         }
+        options.onProgress?.({ ...event, state: "start" });
+        const started = performance.now();
+        const tarball = await createSpecTarball(
+          installed.dir,
+          installed.prefix,
+          buildInfoFor(store, installed.spec, options.spackPrefix),
+          join(tmp, `${installed.spec.node.hash}.tar.gz`),
+          (bytes) => options.onProgress?.({ kind: "bytes", spec: name, bytes }),
+        );
+        const receipt = await mirror.pushSpec(installed.spec, tarball);
+        result.pushed.push(name);
+        result.manifests.push({ spec: name, ...receipt });
+        options.onProgress?.({
+          ...event,
+          state: "done",
+          bytes: tarball.size,
+          seconds: (performance.now() - started) / 1000,
+          digest: `sha256:${tarball.sha256}`,
+        });
+      } catch (e) {
+        failures.push({ spec: name, error: e as Error });
+        options.onProgress?.({ ...event, state: "failed", error: e as Error });
       }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, options.jobs ?? 2) }, worker));
+    });
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
