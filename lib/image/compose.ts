@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { forEachConcurrently } from "../concurrency.ts";
 import { join } from "node:path";
 import { FormatError, NotFoundError, UsageError } from "../errors.ts";
 import type { ProgressListener } from "../events.ts";
@@ -293,14 +294,9 @@ async function checkBaseBlobs(
 /** {@link inspectPackage} for each spec, a few at a time, in order. */
 async function inspectAll(specs: readonly ConcreteSpec[], mirror: Mirror): Promise<PackageLayer[]> {
   const out: PackageLayer[] = new Array(specs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < specs.length) {
-      const i = next++;
-      out[i] = await inspectPackage(specs[i], mirror);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(INSPECT_JOBS, specs.length) }, worker));
+  await forEachConcurrently(specs.length, INSPECT_JOBS, async (i) => {
+    out[i] = await inspectPackage(specs[i], mirror);
+  });
   return out;
 }
 
