@@ -33,3 +33,36 @@ export function parseRetryAfter(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** What `onRetry` is told before a retry: the request (URL redacted), the attempt and the wait. */
+export interface RetryEvent {
+  /** HTTP method of the failed request. */
+  readonly method: string;
+  /** URL of the failed request without userinfo or query. */
+  readonly url: string;
+  /** 1 for the first retry. */
+  readonly attempt: number;
+  /** Milliseconds waited before the retry (the server's `Retry-After` when it sent one). */
+  readonly delayMs: number;
+  /** Why: `HTTP <status>` or `connection failed`. */
+  readonly reason: string;
+}
+
+/**
+ * Waits before retry number `attempt + 1` of the request `notice` describes: the server's
+ * `Retry-After` (bounded by the policy) when it sent one, else the back-off delay. `onRetry` is
+ * told first.
+ */
+export async function pauseBeforeRetry(
+  policy: RetryPolicy,
+  attempt: number,
+  notice: Omit<RetryEvent, "attempt" | "delayMs">,
+  retryAfterMs: number | undefined,
+  onRetry: ((event: RetryEvent) => void) | undefined,
+): Promise<void> {
+  const delayMs = retryAfterMs !== undefined
+    ? Math.min(retryAfterMs, policy.maxRetryAfterMs)
+    : backoffDelay(policy, attempt);
+  onRetry?.({ ...notice, attempt: attempt + 1, delayMs });
+  await sleep(delayMs);
+}

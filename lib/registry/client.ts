@@ -24,7 +24,12 @@ import { requireSha256, SHA256_DIGEST_RE, sha256Digest } from "./_digest.ts";
 import { nextLink, readLimited, redactUrl, redactUrlsIn, withQueryParam } from "../net/http.ts";
 import { Limiter } from "./_limiter.ts";
 import { REPOSITORY_RE, TAG_RE } from "./_names.ts";
-import { backoffDelay, parseRetryAfter, type RetryPolicy, sleep } from "../net/retry.ts";
+import {
+  parseRetryAfter,
+  pauseBeforeRetry,
+  type RetryEvent,
+  type RetryPolicy,
+} from "../net/retry.ts";
 import { fixedChunks, readWithin, skipBytes } from "../stream/chunks.ts";
 
 /** Settings of a {@linkcode RegistryClient}; every field is optional. */
@@ -61,19 +66,7 @@ export interface RegistryClientOptions {
   readonly onRetry?: (event: RetryEvent) => void;
 }
 
-/** What {@linkcode RegistryClientOptions.onRetry} is told: the request (URL redacted) and the wait. */
-export interface RetryEvent {
-  /** HTTP method of the failed request. */
-  readonly method: string;
-  /** URL of the failed request without userinfo or query. */
-  readonly url: string;
-  /** 1 for the first retry. */
-  readonly attempt: number;
-  /** Milliseconds waited before the retry (the server's `Retry-After` when it sent one). */
-  readonly delayMs: number;
-  /** Why: `HTTP <status>` or `connection failed`. */
-  readonly reason: string;
-}
+export type { RetryEvent } from "../net/retry.ts";
 
 /** Outcome of {@linkcode RegistryClient.pushBlob}: already there, mounted from another repository, or uploaded. */
 export type PushBlobResult = "exists" | "mounted" | "uploaded";
@@ -662,18 +655,18 @@ export class RegistryClient {
     }
   }
 
-  async #pause(err: RegistryError, n: number): Promise<void> {
-    const delayMs = err.retryAfterMs !== undefined
-      ? Math.min(err.retryAfterMs, this.#retry.maxRetryAfterMs)
-      : backoffDelay(this.#retry, n);
-    this.#onRetry?.({
-      method: err.method,
-      url: err.url,
-      attempt: n + 1,
-      delayMs,
-      reason: err.status === undefined ? "connection failed" : `HTTP ${err.status}`,
-    });
-    await sleep(delayMs);
+  #pause(err: RegistryError, n: number): Promise<void> {
+    return pauseBeforeRetry(
+      this.#retry,
+      n,
+      {
+        method: err.method,
+        url: err.url,
+        reason: err.status === undefined ? "connection failed" : `HTTP ${err.status}`,
+      },
+      err.retryAfterMs,
+      this.#onRetry,
+    );
   }
 
   /** Token realm requests: timed and retried like registry requests, never given registry credentials. */

@@ -6,10 +6,14 @@
 
 import denoConfig from "../../deno.json" with { type: "json" };
 import { SpackleError, UsageError } from "../errors.ts";
-import type { RetryEvent } from "../registry/client.ts";
 import { isRetryableStatus } from "../registry/errors.ts";
 import { redactUrlsIn } from "../net/http.ts";
-import { backoffDelay, parseRetryAfter, type RetryPolicy, sleep } from "../net/retry.ts";
+import {
+  parseRetryAfter,
+  pauseBeforeRetry,
+  type RetryEvent,
+  type RetryPolicy,
+} from "../net/retry.ts";
 import { readWithin, skipBytes } from "../stream/chunks.ts";
 
 const USER_AGENT = `spackle/${denoConfig.version}`;
@@ -135,23 +139,19 @@ export class Transport {
   }
 
   /** Waits before retry number `attempt + 1`, telling `onRetry`. */
-  async pause(
+  pause(
     label: RequestLabel,
     attempt: number,
     reason: string,
     retryAfterMs?: number,
   ): Promise<void> {
-    const delayMs = retryAfterMs !== undefined
-      ? Math.min(retryAfterMs, this.#policy.maxRetryAfterMs)
-      : backoffDelay(this.#policy, attempt);
-    this.#onRetry?.({
-      method: label.method,
-      url: label.where,
-      attempt: attempt + 1,
-      delayMs,
-      reason,
-    });
-    await sleep(delayMs);
+    return pauseBeforeRetry(
+      this.#policy,
+      attempt,
+      { method: label.method, url: label.where, reason },
+      retryAfterMs,
+      this.#onRetry,
+    );
   }
 
   /**
