@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { streamOf, writeFileAtomic } from "../stream/io.ts";
 import { Command } from "commander";
 import { SpackleError, UsageError } from "../errors.ts";
 import { installSpecs } from "../install/install.ts";
@@ -174,7 +175,7 @@ export function buildProgram(render: ProgressRenderer): Command {
       );
       await Deno.mkdir(opts.into, { recursive: true });
       for (const key of await trustCacheKeys(mirror)) {
-        await Deno.writeTextFile(`${opts.into}/${key.fingerprint}.pub`, key.armored);
+        await writeFileAtomic(`${opts.into}/${key.fingerprint}.pub`, streamOf(key.armored));
         render.line(`Trusted ${key.fingerprint} ${key.userIds.join(", ")}`);
       }
     });

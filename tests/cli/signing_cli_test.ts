@@ -49,6 +49,16 @@ Deno.test("CLI: push --key signs; install verifies with --trust-key or the cache
     // The explicit trust step: the cache's own keys, saved then used.
     const saved = await spackle("keys", "trust", cache, "--into", join(work, "saved"));
     assert.equal(saved.code, 0, saved.stderr);
+    const viaSaved = await spackle(
+      "install",
+      cache,
+      "sample-hello",
+      "--root",
+      join(work, "r3"),
+      "--trust-key",
+      join(work, "saved"),
+    );
+    assert.equal(viaSaved.code, 0, viaSaved.stderr);
     const viaCache = await spackle(
       "install",
       cache,
