@@ -87,7 +87,9 @@ export function buildProgram(render: ProgressRenderer): Command {
       if (result.pushed.length === 0 && result.skipped.length > 0) {
         render.line("All specs are already in the buildcache. Use --force to overwrite them.");
       }
-      const written: (PushReceipt & { spec?: string; tag?: string })[] = [...result.manifests];
+      const written: (Omit<PushReceipt, "spec"> & { spec?: string; tag?: string })[] = [
+        ...result.manifests,
+      ];
       if (opts.tag) {
         const image = await composeImage({
           base: opts.baseImage,

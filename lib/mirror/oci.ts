@@ -264,7 +264,7 @@ export class OciMirror implements Mirror {
    * image config and the manifest tagged with the spec tag. Dependency layers come first, taken
    * from this push session or from the dependencies' images in the registry (§4.3, §4.4).
    */
-  async pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<PushReceipt> {
+  async pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<PushReceipt[]> {
     const layer: Layer = {
       digest: `sha256:${tarball.sha256}`,
       size: tarball.size,
@@ -285,17 +285,24 @@ export class OciMirror implements Mirror {
       );
     }
     this.#pushed.set(spec.node.hash, layer);
-    const digest = await this.#tagImage(spec, layer);
-    // Dependents pushed concurrently before this spec get their missing layer now (and so a
-    // new manifest digest: the receipt of their own push is then outdated).
+    const receipts = [await this.#tagImage(spec, layer)];
+    // Dependents pushed before this spec get their missing layer now, and a new digest.
     for (const waiting of [...this.#incomplete.values()]) {
-      if (waiting.spec.nodes.has(spec.node.hash)) await this.#tagImage(waiting.spec, waiting.layer);
+      if (waiting.spec.nodes.has(spec.node.hash)) {
+        receipts.push(await this.#tagImage(waiting.spec, waiting.layer));
+      }
     }
-    return { reference: this.#where(specTag(spec.node)), digest };
+    return receipts;
   }
 
-  /** Writes the spec image of `spec` under its tag; returns the manifest digest. */
-  async #tagImage(spec: ConcreteSpec, layer: Layer): Promise<string> {
+  /** Writes the spec image of `spec` under its tag. */
+  async #tagImage(spec: ConcreteSpec, layer: Layer): Promise<PushReceipt> {
+    const digest = await this.#putSpecImage(spec, layer);
+    return { spec: shortSpec(spec.node), reference: this.#where(specTag(spec.node)), digest };
+  }
+
+  /** Puts the manifest (and config) of the image of `spec`; returns the manifest digest. */
+  async #putSpecImage(spec: ConcreteSpec, layer: Layer): Promise<string> {
     const deps = layeredDependencies(spec);
     const found = await Promise.all(
       deps.map(async (d) => this.#pushed.get(d.hash) ?? (await this.#findImage(d))?.layer),

@@ -40,8 +40,10 @@ export interface PushedTarball {
   diffId: string;
 }
 
-/** The manifest a push wrote for a spec: where it is and its digest (e.g. to sign with cosign). */
+/** A manifest a push wrote for a spec: where it is and its digest (e.g. to sign with cosign). */
 export interface PushReceipt {
+  /** The spec it describes, `name@version/hash7`. */
+  spec: string;
   /** `host/repo:tag` for registries, `oci-layout:PATH:tag`, or the manifest's URL. */
   reference: string;
   /** `sha256:<hex>` of the manifest bytes as stored. */
@@ -70,8 +72,12 @@ export interface Mirror {
   fetchBlob(digest: string): Promise<ReadableStream<Uint8Array>>;
   /** True when the cache holds a complete entry for `node` (manifest and blobs). */
   hasSpec(node: SpecNode): Promise<boolean>;
-  /** Publishes a spec: tarball blob, spec blob, then its manifest last, which it describes. */
-  pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<PushReceipt>;
+  /**
+   * Publishes a spec: tarball blob, spec blob, then its manifest last. Returns the manifests
+   * written: the spec's own first, then those of dependents it completed (OCI images of specs
+   * pushed earlier in this session without this dependency's layer are rewritten).
+   */
+  pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<PushReceipt[]>;
   /** Rebuilds the index from what the cache holds; returns the number of specs indexed. */
   updateIndex(): Promise<number>;
 }

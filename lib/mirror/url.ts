@@ -28,7 +28,7 @@ import { buildIndex, parseIndex } from "../buildcache/index.ts";
 import { type CacheKey, listCacheKeys, publishKey, updateKeyIndex } from "../buildcache/keys.ts";
 import { parseSpecBlob, specBlobJson } from "../buildcache/spec_blob.ts";
 import { V2_INDEX_KEY, v2SpecFileKeys, v2TarballKey } from "../buildcache/v2.ts";
-import { type ConcreteSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
+import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
 import { sha256Hex, verifySha256 } from "../stream/digest.ts";
 import { gzipBytes, maybeGunzip } from "../stream/gzip.ts";
 import { readAll, streamOf } from "../stream/io.ts";
@@ -230,7 +230,7 @@ export class UrlMirror implements Mirror {
   }
 
   /** See {@link Mirror.pushSpec}. */
-  async pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<PushReceipt> {
+  async pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<PushReceipt[]> {
     this.#requireWritable();
     const tarRecord: BlobRecord = {
       contentLength: tarball.size,
@@ -262,10 +262,11 @@ export class UrlMirror implements Mirror {
     // The manifest goes last: a visible manifest implies its blobs exist.
     await this.#store.put(specManifestKey(spec.node), streamOf(manifest));
     await this.#ensureLayoutJson();
-    return {
+    return [{
+      spec: shortSpec(spec.node),
       reference: `${this.url}/${specManifestKey(spec.node)}`,
       digest: `sha256:${sha256Hex(manifest)}`,
-    };
+    }];
   }
 
   async #putBlob(record: BlobRecord, bytes: Uint8Array): Promise<void> {

@@ -11,6 +11,7 @@ import type { ProgressListener } from "../events.ts";
 import type { Mirror, PushReceipt } from "../mirror/types.ts";
 import {
   type ConcreteSpec,
+  edgesOf,
   isExternal,
   shortSpec,
   specsToRelocate,
@@ -46,8 +47,8 @@ export interface PushOptions {
 export interface PushResult {
   /** Specs pushed now. */
   pushed: string[];
-  /** The manifest each pushed spec got, in push order (`push --json`). */
-  manifests: (PushReceipt & { spec: string })[];
+  /** The manifest each pushed spec has now, in push order (`push --json`). */
+  manifests: PushReceipt[];
   /** Specs the cache already had. */
   skipped: string[];
 }
@@ -88,10 +89,17 @@ export async function pushSpecs(
   const order = pushOrder(store, specs, options.withDependencies ?? true, options.onProgress);
   const result: PushResult = { pushed: [], manifests: [], skipped: [] };
   const failures: { spec: string; error: Error }[] = [];
+  // Settled when a spec's push ends (either way), by DAG hash: dependents wait for it. A
+  // dependency later in the order starts after its dependent, and never waits on it.
+  const published = new Map<string, Promise<void>>();
+  // The latest manifest of each reference written.
+  const receipts = new Map<string, PushReceipt>();
   const tmp = await Deno.makeTempDir({ prefix: "spackle-push-" });
   try {
     await forEachConcurrently(order.length, options.jobs ?? 2, async (index) => {
       const installed = order[index];
+      const done = Promise.withResolvers<void>();
+      published.set(installed.spec.node.hash, done.promise);
       const name = shortSpec(installed.spec.node);
       const event = {
         kind: "spec",
@@ -115,9 +123,15 @@ export async function pushSpecs(
           join(tmp, `${installed.spec.node.hash}.tar.gz`),
           (bytes) => options.onProgress?.({ kind: "bytes", spec: name, bytes }),
         );
-        const receipt = await mirror.pushSpec(installed.spec, tarball);
+        // Dependencies in this push are published first, so images are complete when tagged.
+        await Promise.all(
+          edgesOf(installed.spec.node, ["link", "run"]).map((e) => published.get(e.hash)),
+        );
+        for (const receipt of await mirror.pushSpec(installed.spec, tarball)) {
+          receipts.delete(receipt.reference);
+          receipts.set(receipt.reference, receipt);
+        }
         result.pushed.push(name);
-        result.manifests.push({ spec: name, ...receipt });
         options.onProgress?.({
           ...event,
           state: "done",
@@ -128,8 +142,11 @@ export async function pushSpecs(
       } catch (e) {
         failures.push({ spec: name, error: e as Error });
         options.onProgress?.({ ...event, state: "failed", error: e as Error });
+      } finally {
+        done.resolve();
       }
     });
+    result.manifests = [...receipts.values()];
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }

@@ -186,7 +186,7 @@ Deno.test("OciMirror pushes images shaped like Spack's, and an identical index.s
     // A dependent pushed before its dependency gets the dependency's layer once it arrives.
     const reversed = new OciMirror(`oci+http://${registry.host}/spack/reversed`);
     const helloFirst = [...store.specs].sort((a) => a.spec.node.hash === HARNESS.hello ? -1 : 1);
-    await pushSpecs(reversed, store, helloFirst, {
+    const reversedPush = await pushSpecs(reversed, store, helloFirst, {
       withDependencies: false,
       jobs: 1,
       spackPrefix: "/opt/spack-1.2",
@@ -197,6 +197,9 @@ Deno.test("OciMirror pushes images shaped like Spack's, and an identical index.s
       headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
     });
     assert.equal(res.headers.get("docker-content-digest"), digests.get(helloTag));
+    // The push reports the rewritten manifest, once.
+    const helloReceipts = reversedPush.manifests.filter((m) => m.reference.endsWith(helloTag));
+    assert.deepEqual(helloReceipts.map((m) => m.digest), [digests.get(helloTag)]);
   } finally {
     await Deno.remove(work, { recursive: true });
     await registry.stop();
