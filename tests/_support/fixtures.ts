@@ -2,13 +2,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Root of `../shared/fixtures` beside the project. */
-export const FIXTURES = join(
-  fileURLToPath(new URL("../../", import.meta.url)),
-  "..",
-  "shared",
-  "fixtures",
-);
+/** Root of the fixtures copied into the repository (`tests/fixtures`, provenance in its README). */
+export const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 /** Spack 1.2 fixture caches and MANIFEST.md. */
 export const SPACK12 = join(FIXTURES, "spack-1.2");
 /** Data files from Spack's and Stackinator's test suites. */
