@@ -18,6 +18,7 @@ import {
   traverse,
 } from "../spec/spec.ts";
 import type { InstalledSpec, Store } from "../store/mod.ts";
+import { setCompressionThreads } from "../stream/parallel_gzip.ts";
 import { createSpecTarball, type TarballBuildInfo } from "./tarball.ts";
 
 /** Options of {@link pushSpecs}. */
@@ -27,10 +28,12 @@ export interface PushOptions {
   /** Rebuild the cache index afterwards (when anything was pushed). */
   updateIndex?: boolean;
   /**
-   * Specs pushed concurrently. Default 2: this overlaps reading, hashing and uploads, but not
-   * compression, which runs on one thread in Deno's `node:zlib`.
+   * Specs pushed concurrently (default 2): overlaps walking, hashing and uploads of one spec with
+   * another's. Compression does not depend on it: every spec's blocks go to one shared pool.
    */
   jobs?: number;
+  /** Compression worker threads shared by all specs (default: the number of cores). */
+  threads?: number;
   /** Also push the installed dependencies of each spec (default true), build dependencies included. */
   withDependencies?: boolean;
   /**
@@ -86,6 +89,7 @@ export async function pushSpecs(
   specs: readonly InstalledSpec[],
   options: PushOptions = {},
 ): Promise<PushResult> {
+  if (options.threads !== undefined) setCompressionThreads(options.threads);
   const order = pushOrder(store, specs, options.withDependencies ?? true, options.onProgress);
   const result: PushResult = { pushed: [], manifests: [], skipped: [] };
   const failures: { spec: string; error: Error }[] = [];

@@ -4,14 +4,15 @@
  * prefix, other), and `.spack/binary_distribution` with the resulting relocation lists is
  * appended last (build cache format reference §2, relocation reference §1.2).
  *
- * Stages: walk → tar → (sha256 of tar = diff_id) → gzip → (sha256 of blob) → file.
+ * Stages: walk → tar → (sha256 of tar = diff_id) → gzip on a pool of worker threads → (sha256
+ * of blob) → file.
  *
  * @module
  */
 import { type BuildInfo, serializeBuildInfo } from "../buildcache/buildinfo.ts";
 import { createFileClassifier, isSpackMetadataPath } from "../relocate/classify.ts";
 import { hashTap } from "../stream/digest.ts";
-import { gzipStream } from "../stream/gzip.ts";
+import { parallelGzipStream } from "../stream/parallel_gzip.ts";
 import { streamOf } from "../stream/io.ts";
 import { createTarStream, type TarEntry, walkPrefix } from "../tar/mod.ts";
 import type { PushedTarball } from "../mirror/types.ts";
@@ -100,7 +101,7 @@ export async function createSpecTarball(
   const file = await Deno.open(outPath, { write: true, createNew: true });
   await createTarStream(entries())
     .pipeThrough(tar.stream)
-    .pipeThrough(gzipStream())
+    .pipeThrough(parallelGzipStream())
     .pipeThrough(gz.stream)
     .pipeThrough(
       new TransformStream({
