@@ -5,7 +5,13 @@
  * @example
  * ```ts
  * import { buildView } from "./mod.ts";
- * await buildView({ root: "./view", specs, prefixOf: (node) => store.prefixOf(node) });
+ * import { openStore } from "../store/mod.ts";
+ * const store = await openStore("/opt/spack/opt/spack");
+ * await buildView({
+ *   root: "./view",
+ *   specs: store.specs.map((s) => s.spec),
+ *   prefixOf: (node) => store.prefixOf(node),
+ * });
  * ```
  *
  * @module

@@ -33,8 +33,9 @@ export function projectionFor(
  *
  * @example
  * ```ts
- * import { formatProjection } from "@spackle/spackle";
- * formatProjection(node, "{name}/{version}-{hash:7}"); // "zlib/1.3-abcdefg"
+ * import { formatProjection, readLockfile } from "@spackle/spackle";
+ * const [root] = (await readLockfile("./myenv/spack.lock")).roots;
+ * formatProjection(root.concrete.node, "{name}/{version}-{hash:7}"); // "zlib/1.3-abcdefg"
  * ```
  * @throws {UsageError} for a field this formatter does not know.
  */

@@ -95,7 +95,8 @@ const DEPTYPES: Record<ViewLink, DepType[]> = {
  *
  * @example
  * ```ts
- * import { specsForView } from "@spackle/spackle";
+ * import { readLockfile, specsForView } from "@spackle/spackle";
+ * const lock = await readLockfile("./myenv/spack.lock");
  * const names = specsForView(lock.roots.map((r) => r.concrete)).map((n) => n.name);
  * ```
  */
