@@ -2,16 +2,17 @@
  * Reading Spack environment lockfiles (`spack.lock`, `_meta.lockfile-version` 1 to 6) into
  * concrete specs.
  *
- * The versions differ in how `concrete_specs` is keyed and which spec node format the values use:
+ * The versions differ in how `concrete_specs` is keyed and which spec node format the values use
+ * (Spack release ranges are indicative):
  *
- * | lockfile | Spack      | key of `concrete_specs`   | node format                                 |
- * | -------- | ---------- | ------------------------- | ------------------------------------------- |
- * | 1        | 0.12–0.15  | DAG hash (old definition) | spec v1: `{name: {…}}`, deps `{dep: {hash, type}}` |
- * | 2        | 0.16       | build hash                | spec v1                                     |
- * | 3        | 0.17       | build hash                | spec v2: `name` key, deps `[{name, build_hash, type}]` |
- * | 4        | 0.18–0.20  | DAG hash                  | spec v3: deps `[{name, hash, type}]`        |
- * | 5        | 0.21–0.23  | DAG hash                  | spec v4: deps `[{name, hash, parameters}]`  |
- * | 6        | 1.x        | DAG hash                  | spec v5                                     |
+ * | lockfile | Spack     | key of `concrete_specs`   | node format                                             |
+ * | -------- | --------- | ------------------------- | ------------------------------------------------------- |
+ * | 1        | ≤ 0.15    | DAG hash (old definition) | spec v1 `{name: {…}}`, deps `{dep: {hash, type}}`       |
+ * | 2        | 0.16      | build hash                | spec v1, deps may name `build_hash`                     |
+ * | 3        | 0.17      | build hash                | spec v2: `name` key, deps `[{name, build_hash, type}]`  |
+ * | 4        | 0.18–0.20 | DAG hash                  | spec v3: deps `[{name, hash, type}]`                    |
+ * | 5        | 0.21–0.23 | DAG hash                  | spec v4: deps `[{name, hash, parameters}]`              |
+ * | 6        | 1.x       | DAG hash                  | spec v5                                                 |
  *
  * Like Spack, an edge is resolved to whichever of its hash keys (`hash`, `build_hash`,
  * `full_hash`, `process_hash`) names an entry of `concrete_specs`; a node's DAG hash is its own
