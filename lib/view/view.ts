@@ -41,7 +41,10 @@ export type ViewLinkType = "symlink" | "hardlink" | "copy";
 export interface ViewSelection {
   /** Default `all`. */
   readonly link?: ViewLink;
-  /** Only specs matching one of these selectors (`name`, `name@version`, `/hash`). */
+  /**
+   * Only specs matching one of these selectors: `name`, `name@version`, `/hash` (Spack takes any
+   * spec constraint here; others match nothing).
+   */
   readonly select?: readonly string[];
   /** No spec matching one of these selectors. */
   readonly exclude?: readonly string[];
@@ -89,9 +92,10 @@ const DEPTYPES: Record<ViewLink, DepType[]> = {
 };
 
 /**
- * The nodes a view of `roots` holds, Spack's `specs_for_view`: the roots and their `link`
- * dependencies in topological order (dependents before dependencies), each DAG hash once,
- * externals dropped, filtered by `select` and `exclude`. Installation is not checked here.
+ * The nodes a view of `roots` holds, Spack's `specs_for_view`: the roots and the dependencies
+ * `selection.link` asks for (default: link and run), in topological order (dependents before
+ * dependencies), each DAG hash once, externals dropped, filtered by `select` and `exclude`.
+ * Installation is not checked here.
  *
  * @example
  * ```ts
@@ -107,11 +111,37 @@ export function specsForView(
   const order = topoNodes(roots, DEPTYPES[selection.link ?? "all"]);
   const matches = (n: SpecNode, selectors: readonly string[]) =>
     selectors.some((s) => matchesSelector(n, s));
-  return order.filter((n) =>
+  return newestRuntimes(order.filter((n) =>
     !isExternal(n) &&
     (!selection.select?.length || matches(n, selection.select)) &&
     !(selection.exclude?.length && matches(n, selection.exclude))
-  );
+  ));
+}
+
+/** Packages Spack tags `runtime`: a view keeps only the newest version of each. */
+const RUNTIME_PACKAGES = new Set(["gcc-runtime"]);
+
+/** Spack's `_exclude_duplicate_runtimes`: of several runtime specs of one name, the newest. */
+function newestRuntimes(nodes: SpecNode[]): SpecNode[] {
+  const newest = new Map<string, SpecNode>();
+  for (const n of nodes) {
+    if (!RUNTIME_PACKAGES.has(n.name)) continue;
+    const best = newest.get(n.name);
+    if (!best || compareVersions(n.version ?? "", best.version ?? "") > 0) newest.set(n.name, n);
+  }
+  return nodes.filter((n) => !RUNTIME_PACKAGES.has(n.name) || newest.get(n.name) === n);
+}
+
+/** Dotted versions compared part by part, numbers numerically (enough for runtime versions). */
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/);
+  const pb = b.split(/[.-]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const [x, y] = [pa[i] ?? "", pb[i] ?? ""];
+    const d = /^\d+$/.test(x) && /^\d+$/.test(y) ? Number(x) - Number(y) : x.localeCompare(y);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /**

@@ -224,6 +224,15 @@ Deno.test("link all|run|roots, select and exclude choose the specs; externals an
   assert.deepEqual(names({ link: "roots" }), ["app"]);
   assert.deepEqual(names({ select: ["zlib", "app@1.0"] }), ["app", "zlib"]);
   assert.deepEqual(names({ exclude: ["python"] }), ["app", "zlib"]);
+  // Of two gcc-runtime versions only the newest is in a view (Spack's duplicate runtimes rule).
+  const rt9 = node("gcc-runtime", "9.5.0");
+  const rt12 = node("gcc-runtime", "12.2.0");
+  const old = node("old", "1.0", [[rt9, ["link"]]]);
+  const fresh = node("fresh", "1.0", [[rt12, ["link"]]]);
+  assert.deepEqual(
+    specsForView([spec(old, rt9), spec(fresh, rt12)]).map((n) => `${n.name}@${n.version}`),
+    ["old@1.0", "fresh@1.0", "gcc-runtime@12.2.0"],
+  );
 
   await withTempDir(async (dir) => {
     const store = join(dir, "store");
