@@ -7,6 +7,7 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { parseDocument } from "yaml";
+import { definedOnly } from "../config/_defined.ts";
 import { envLookup } from "../config/_env.ts";
 import { expandPath } from "../config/_paths.ts";
 import { loadMirrorsConfig } from "../config/load.ts";
@@ -202,17 +203,17 @@ class ManifestReader {
     ) {
       throw this.error(`${key}.projections`, "expected a mapping of spec to path template");
     }
-    return {
+    const list = (k: "select" | "exclude") =>
+      raw[k] === undefined ? undefined : this.strings(raw[k], `${key}.${k}`);
+    return definedOnly({
       name,
       root: this.path(raw.root),
-      ...(link !== undefined ? { link: link as ViewLink } : {}),
-      ...(linkType !== undefined ? { linkType: LINK_TYPES[linkType as string] } : {}),
-      ...(raw.select !== undefined ? { select: this.strings(raw.select, `${key}.select`) } : {}),
-      ...(raw.exclude !== undefined
-        ? { exclude: this.strings(raw.exclude, `${key}.exclude`) }
-        : {}),
-      ...(projections !== undefined ? { projections: projections as Record<string, string> } : {}),
-    };
+      link: link as ViewLink | undefined,
+      linkType: linkType === undefined ? undefined : LINK_TYPES[linkType as string],
+      select: list("select"),
+      exclude: list("exclude"),
+      projections: projections as Record<string, string> | undefined,
+    });
   }
 
   specs(value: unknown): string[] {
@@ -254,12 +255,13 @@ class ManifestReader {
     ) {
       throw this.error(`${key}.padded_length`, "expected a boolean or a non-negative integer");
     }
-    return {
-      ...(root !== undefined ? { root: this.path(root) } : {}),
-      ...(padded === true || (typeof padded === "number" && padded > 0)
-        ? { paddedLength: padded as number | true }
-        : {}),
-    };
+    return definedOnly({
+      root: root === undefined ? undefined : this.path(root),
+      // `false` and `0` turn padding off.
+      paddedLength: padded === true || (typeof padded === "number" && padded > 0)
+        ? padded as number | true
+        : undefined,
+    });
   }
 }
 
