@@ -16,6 +16,7 @@ import type { ConcreteSpec, SpecEdge, SpecNode } from "./spec.ts";
 import { targetName } from "./spec.ts";
 import { type VersionConstraint, versionSatisfies } from "./version.ts";
 import { parseQuery } from "./_query_parse.ts";
+import { SpecSyntaxError } from "./errors.ts";
 
 /** A variant or other key=value constraint on a node's `parameters`. */
 export interface VariantQuery {
@@ -78,7 +79,9 @@ export type QueryTarget = Pick<ConcreteSpec, "node" | "nodes">;
 /**
  * Parses one spec in Spack's syntax (e.g. `hdf5@1.10: +mpi ^openmpi@4 %gcc@12`) into a
  * {@link SpecQuery}. Whitespace may separate any two constraints and follow a sigil (`@ 1.2`,
- * `% gcc`). One spec per query: a second package name is an error.
+ * `% gcc`). As in Spack 1.x, constraints after `^dep` or `%dep` apply to that dependency
+ * (`hdf5 %gcc +mpi` asks for `gcc+mpi`), and `%` names a direct dependency of the root or of the
+ * last `^` node. One spec per query: a second package name is an error.
  *
  * @throws {SpecSyntaxError} with the 1-based column and a caret line, e.g. for `hdf5 @@1`
  *   (column 7), an empty query, an unterminated quote, or syntax Spackle does not support
@@ -152,7 +155,7 @@ class Matcher {
     }
     if (q.namespace !== undefined && q.namespace !== n.namespace) return false;
     if (q.hash !== undefined && !n.hash.startsWith(q.hash)) return false;
-    if (q.versions && !(n.version && versionSatisfies(n.version, q.versions))) return false;
+    if (q.versions && !concreteVersionSatisfies(n.version, q.versions)) return false;
     if (!q.variants.every((v) => variantMatches(n.parameters?.[v.name], v))) return false;
     if (!q.platform.every((p) => p === n.arch?.platform)) return false;
     if (!q.os.every((os) => os === n.arch?.platform_os)) return false;
@@ -193,6 +196,17 @@ function legacyCompilerMatches(n: SpecNode, dep: DependencyQuery): boolean {
   if (q.platform.length || q.os.length || q.target.length) return false;
   return !q.versions || (compiler.version !== undefined &&
     versionSatisfies(compiler.version.replace(/^=/, ""), q.versions));
+}
+
+/** A node version Spack could not have written (bad characters) satisfies nothing. */
+function concreteVersionSatisfies(version: string | undefined, want: VersionConstraint): boolean {
+  if (version === undefined) return false;
+  try {
+    return versionSatisfies(version, want);
+  } catch (e) {
+    if (e instanceof SpecSyntaxError) return false;
+    throw e;
+  }
 }
 
 function variantMatches(actual: unknown, v: VariantQuery): boolean {

@@ -354,3 +354,10 @@ Deno.test("matchesSelector without the DAG knows the root only", async () => {
   assert.equal(matchesSelector(hello.node, "harness-hello ^glibc"), false);
   assert.equal(matchesSelector(hello.node, "harness-hello ^glibc", hello.nodes), true);
 });
+
+Deno.test("a node whose recorded version does not parse satisfies no version constraint", () => {
+  const node = { name: "odd", version: "1.0+local", hash: "oddhashoddhashoddhashoddhashoddh" };
+  const spec = { node, nodes: new Map([[node.hash, node]]) };
+  assert.equal(matchesQuery(spec, "odd"), true);
+  assert.equal(matchesQuery(spec, "odd@1:"), false);
+});
