@@ -8,10 +8,12 @@
 import { SpecSyntaxError } from "./errors.ts";
 import { scanVersionConstraint } from "./version.ts";
 import type { DependencyQuery, NodeQuery, SpecQuery, VariantQuery } from "./query.ts";
+import type { DepType } from "./spec.ts";
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*/;
 const HASH = /^[A-Za-z0-9_]+/;
 const VALUE = /^[A-Za-z0-9_\-+*.,:=~/\\]+/;
+const DEPTYPES: readonly DepType[] = ["build", "link", "run", "test"];
 const FLAG_NAMES = new Set(["cflags", "cppflags", "cxxflags", "fflags", "ldflags", "ldlibs"]);
 
 function emptyNode(): NodeQuery {
@@ -70,13 +72,17 @@ class Parser {
   /** After `^` or `%`: optional `virtual[,virtual]=`, then a package name and/or `/hash`. */
   dependency(sigil: string): DependencyQuery {
     this.skipWs();
-    if (this.text[this.pos] === "[") this.fail("edge attributes ^[...] are not supported");
     const node = emptyNode();
     let virtuals: string[] = [];
+    const deptypes: DepType[] = [];
+    if (this.text[this.pos] === "[") {
+      this.edgeAttributes(virtuals, deptypes);
+      this.skipWs();
+    }
     const at = this.pos;
     let name = this.match(NAME);
     if (name && /^(,|=(?!=))/.test(this.text.slice(this.pos))) {
-      virtuals = [name];
+      virtuals = [...virtuals, name];
       while (this.text[this.pos] === ",") {
         this.pos++;
         virtuals.push(this.match(NAME) || this.fail("expected a virtual name"));
@@ -87,7 +93,30 @@ class Parser {
     }
     if (name) this.setName(node, name, at);
     else if (this.text[this.pos] !== "/") this.fail(`expected a package name after '${sigil}'`);
-    return { virtuals, node };
+    return { virtuals, deptypes, node };
+  }
+
+  /** `[virtuals=a,b deptypes=build,link]` before a dependency. */
+  edgeAttributes(virtuals: string[], deptypes: DepType[]): void {
+    this.pos++;
+    for (;;) {
+      this.skipWs();
+      if (this.text[this.pos] === "]") break;
+      const at = this.pos;
+      const key = this.match(NAME) || this.fail("expected virtuals= or deptypes= or ']'");
+      if (this.text[this.pos] !== "=") this.fail(`expected '=' after ${key}`);
+      this.pos++;
+      const values = this.value(key).split(",");
+      if (key === "virtuals") virtuals.push(...values);
+      else if (key !== "deptypes") this.fail(`unknown edge attribute ${JSON.stringify(key)}`, at);
+      else {
+        for (const t of values) {
+          if (!DEPTYPES.includes(t as DepType)) this.fail(`unknown dependency type ${t}`, at);
+          deptypes.push(t as DepType);
+        }
+      }
+    }
+    this.pos++;
   }
 
   setName(node: NodeQuery, name: string, at: number): void {

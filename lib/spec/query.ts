@@ -7,12 +7,13 @@
  * (`++v`, `v==x`, matched like the plain ones), compiler flags (`cflags="-O2 -g"`), `arch=`,
  * `platform=`, `os=`, `target=` (a name or list), `namespace=`, `^dependency` (anywhere in the
  * DAG) and `%dependency` (a direct dependency, as in Spack 1.x), each with its own attributes,
- * and virtual assignments (`%c=gcc`, `^mpi=openmpi`). `%compiler@version` also matches the
+ * virtual assignments (`%c=gcc`, `^mpi=openmpi`) and edge attributes
+ * (`^[virtuals=mpi deptypes=link] openmpi`). `%compiler@version` also matches the
  * `compiler` recorded on nodes of spec files older than format v5.
  *
  * @module
  */
-import type { ConcreteSpec, SpecEdge, SpecNode } from "./spec.ts";
+import type { ConcreteSpec, DepType, SpecEdge, SpecNode } from "./spec.ts";
 import { targetName } from "./spec.ts";
 import { type VersionConstraint, versionSatisfies } from "./version.ts";
 import { parseQuery } from "./_query_parse.ts";
@@ -55,10 +56,15 @@ export interface NodeQuery {
   readonly direct: DependencyQuery[];
 }
 
-/** A `^` or `%` constraint: a node reached over an edge, optionally through named virtuals. */
+/**
+ * A `^` or `%` constraint: a node reached over an edge, optionally with edge attributes
+ * (`%c=gcc`, `^[virtuals=mpi deptypes=link] openmpi`).
+ */
 export interface DependencyQuery {
   /** Virtuals the edge must provide (`%c=gcc` gives `["c"]`); empty when not given. */
   readonly virtuals: readonly string[];
+  /** Dependency types the edge must have (`^[deptypes=build,link]`); empty when not given. */
+  readonly deptypes: readonly DepType[];
   /** Constraints on the dependency node. */
   readonly node: NodeQuery;
 }
@@ -85,7 +91,7 @@ export type QueryTarget = Pick<ConcreteSpec, "node" | "nodes">;
  *
  * @throws {SpecSyntaxError} with the 1-based column and a caret line, e.g. for `hdf5 @@1`
  *   (column 7), an empty query, an unterminated quote, or syntax Spackle does not support
- *   (edge attributes `^[...]`, target ranges).
+ *   (target ranges such as `target=x86_64:`, which need microarchitecture data).
  * @example
  * ```ts
  * import { parseSpecQuery } from "@spackle/spackle";
@@ -116,42 +122,29 @@ export function parseSpecQuery(text: string): SpecQuery {
 export function matchesQuery(spec: QueryTarget, query: SpecQuery | string): boolean {
   const q = typeof query === "string" ? parseSpecQuery(query) : query;
   const matcher = new Matcher(spec.nodes);
-  if (!matcher.node(spec.node, q.root, new Set())) return false;
+  if (!matcher.node(spec.node, q.root, [])) return false;
+  const edges = [...spec.nodes.values()].flatMap((n) => n.dependencies ?? []);
   return q.dependencies.every((dep) =>
-    [...spec.nodes.values()].some((n) =>
-      n.hash !== spec.node.hash && matcher.reached(n, dep, matcher.virtualsOf(n.hash))
-    )
+    edges.some((e) => e.hash !== spec.node.hash && matcher.edge(e, dep))
   );
 }
 
 class Matcher {
-  #virtuals?: Map<string, Set<string>>;
   constructor(readonly pool: ReadonlyMap<string, SpecNode>) {}
 
-  /** Every virtual any edge of the DAG provides through the node with `hash`. */
-  virtualsOf(hash: string): ReadonlySet<string> {
-    if (!this.#virtuals) {
-      this.#virtuals = new Map();
-      for (const n of this.pool.values()) {
-        for (const e of n.dependencies ?? []) {
-          const set = this.#virtuals.get(e.hash) ?? new Set();
-          for (const v of e.parameters.virtuals) set.add(v);
-          this.#virtuals.set(e.hash, set);
-        }
-      }
-    }
-    return this.#virtuals.get(hash) ?? new Set();
+  /** `dep` matches edge `e` (its virtuals and deptypes) and the node it points to. */
+  edge(e: SpecEdge, dep: DependencyQuery): boolean {
+    const d = this.pool.get(e.hash);
+    const { virtuals, deptypes } = e.parameters;
+    return d !== undefined && dep.virtuals.every((v) => virtuals.includes(v)) &&
+      dep.deptypes.every((t) => deptypes.includes(t)) && this.node(d, dep.node, virtuals);
   }
 
-  /** `dep` matches `n`, which is reached through edges providing `virtuals`. */
-  reached(n: SpecNode, dep: DependencyQuery, virtuals: ReadonlySet<string>): boolean {
-    return dep.virtuals.every((v) => virtuals.has(v)) && this.node(n, dep.node, virtuals);
-  }
-
-  node(n: SpecNode, q: NodeQuery, virtuals: ReadonlySet<string>): boolean {
+  /** `q` matches `n`, which was reached over an edge providing `virtuals` (none for the root). */
+  node(n: SpecNode, q: NodeQuery, virtuals: readonly string[]): boolean {
     if (q.name !== undefined && q.name !== n.name) {
       // Reached as a virtual: the provider's version is not the virtual's.
-      if (!virtuals.has(q.name) || q.versions) return false;
+      if (!virtuals.includes(q.name) || q.versions) return false;
     }
     if (q.namespace !== undefined && q.namespace !== n.namespace) return false;
     if (q.hash !== undefined && !n.hash.startsWith(q.hash)) return false;
@@ -160,15 +153,9 @@ class Matcher {
     if (!q.platform.every((p) => p === n.arch?.platform)) return false;
     if (!q.os.every((os) => os === n.arch?.platform_os)) return false;
     if (!q.target.every((alternatives) => alternatives.includes(targetName(n)))) return false;
-    return q.direct.every((dep) => this.direct(n, dep));
-  }
-
-  direct(n: SpecNode, dep: DependencyQuery): boolean {
-    const viaEdge = (n.dependencies ?? []).some((e: SpecEdge) => {
-      const d = this.pool.get(e.hash);
-      return d !== undefined && this.reached(d, dep, new Set(e.parameters.virtuals));
-    });
-    return viaEdge || legacyCompilerMatches(n, dep);
+    return q.direct.every((dep) =>
+      (n.dependencies ?? []).some((e) => this.edge(e, dep)) || legacyCompilerMatches(n, dep)
+    );
   }
 }
 
@@ -191,7 +178,8 @@ export function legacyCompiler(node: SpecNode): { name: string; version?: string
 function legacyCompilerMatches(n: SpecNode, dep: DependencyQuery): boolean {
   const q = dep.node;
   const compiler = legacyCompiler(n);
-  if (!compiler || dep.virtuals.length || q.name !== compiler.name) return false;
+  if (!compiler || dep.virtuals.length || dep.deptypes.length) return false;
+  if (q.name !== compiler.name) return false;
   if (q.namespace || q.hash || q.variants.length || q.direct.length) return false;
   if (q.platform.length || q.os.length || q.target.length) return false;
   return !q.versions || (compiler.version !== undefined &&
