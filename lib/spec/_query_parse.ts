@@ -73,7 +73,7 @@ class Parser {
   dependency(sigil: string): DependencyQuery {
     this.skipWs();
     const node = emptyNode();
-    let virtuals: string[] = [];
+    const virtuals: string[] = [];
     const deptypes: DepType[] = [];
     if (this.text[this.pos] === "[") {
       this.edgeAttributes(virtuals, deptypes);
@@ -82,7 +82,7 @@ class Parser {
     const at = this.pos;
     let name = this.match(NAME);
     if (name && /^(,|=(?!=))/.test(this.text.slice(this.pos))) {
-      virtuals = [...virtuals, name];
+      virtuals.push(name);
       while (this.text[this.pos] === ",") {
         this.pos++;
         virtuals.push(this.match(NAME) || this.fail("expected a virtual name"));
@@ -107,13 +107,14 @@ class Parser {
       if (this.text[this.pos] !== "=") this.fail(`expected '=' after ${key}`);
       this.pos++;
       const values = this.value(key).split(",");
-      if (key === "virtuals") virtuals.push(...values);
-      else if (key !== "deptypes") this.fail(`unknown edge attribute ${JSON.stringify(key)}`, at);
-      else {
-        for (const t of values) {
-          if (!DEPTYPES.includes(t as DepType)) this.fail(`unknown dependency type ${t}`, at);
-          deptypes.push(t as DepType);
-        }
+      if (key === "virtuals") {
+        virtuals.push(...values);
+        continue;
+      }
+      if (key !== "deptypes") this.fail(`unknown edge attribute ${JSON.stringify(key)}`, at);
+      for (const t of values) {
+        if (!DEPTYPES.includes(t as DepType)) this.fail(`unknown dependency type ${t}`, at);
+        deptypes.push(t as DepType);
       }
     }
     this.pos++;

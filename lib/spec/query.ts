@@ -163,7 +163,7 @@ class Matcher {
  * The compiler a node of a spec file older than format v5 records: its own `compiler` field, or
  * `annotations.compiler` (`gcc@=10.2.1`) where Spack 1.x moved it.
  */
-export function legacyCompiler(node: SpecNode): { name: string; version?: string } | undefined {
+function legacyCompiler(node: SpecNode): { name: string; version?: string } | undefined {
   const own = node.compiler as { name?: unknown; version?: unknown } | undefined;
   if (typeof own?.name === "string") {
     return { name: own.name, version: typeof own.version === "string" ? own.version : undefined };
@@ -182,8 +182,7 @@ function legacyCompilerMatches(n: SpecNode, dep: DependencyQuery): boolean {
   if (q.name !== compiler.name) return false;
   if (q.namespace || q.hash || q.variants.length || q.direct.length) return false;
   if (q.platform.length || q.os.length || q.target.length) return false;
-  return !q.versions || (compiler.version !== undefined &&
-    versionSatisfies(compiler.version.replace(/^=/, ""), q.versions));
+  return !q.versions || concreteVersionSatisfies(compiler.version, q.versions);
 }
 
 /** A node version Spack could not have written (bad characters) satisfies nothing. */
