@@ -12,7 +12,9 @@
  *
  * Constraints: `@=1.2` is that exact version; `@1.2` is the range `1.2:1.2`; a range's upper
  * bound includes every version it is a prefix of (`@:1.4` includes `1.4.7`), the lower bound is
- * plain ordering; a list (`@1.2,1.5`) is satisfied by any of its members.
+ * plain ordering; a list (`@1.2,1.5`) is satisfied by any of its members. (Spack stores `:1.4` as
+ * the open range up to `1.5`, which also admits `1.5rc1`; here pre-releases of the next version
+ * stay outside, as the documented meaning of the bound says.)
  *
  * @module
  */
@@ -46,7 +48,7 @@ export type VersionConstraint = readonly VersionClause[];
 const INFINITY_WORDS = ["stable", "nightly", "trunk", "head", "master", "main", "develop"];
 const PRERELEASE: Record<string, number> = { alpha: 0, beta: 1, rc: 2 };
 const FINAL = 3;
-const VERSION_TEXT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const VERSION_TEXT = /^[A-Za-z0-9_.-]+$/;
 const GIT_REF = /^(git\..+|[0-9a-fA-F]{40})$/;
 
 /**

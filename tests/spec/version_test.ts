@@ -137,7 +137,7 @@ for (const [text, column] of BAD) {
 }
 
 Deno.test("parseVersion refuses characters Spack does not allow", () => {
-  for (const bad of ["", "1.2$", " 1.2", ".1"]) {
+  for (const bad of ["", "1.2$", " 1.2", "1.0+local", "1 2"]) {
     assert.throws(() => parseVersion(bad), SpecSyntaxError, bad);
   }
 });
