@@ -8,6 +8,7 @@
  * @module
  */
 import { FormatError } from "../errors.ts";
+import { upgradeLegacySpecFile } from "./legacy.ts";
 
 /** Dependency types of an edge, in Spack's order. */
 export type DepType = "build" | "link" | "run" | "test";
@@ -79,12 +80,13 @@ export interface ConcreteSpec {
 
 /**
  * Parses a spec file (already JSON-decoded) into a {@link ConcreteSpec}. Accepts spec format
- * v4 and v5 (node lists with edge `parameters`) and v2/v3 (edges with `type` lists), and
- * normalises old edges to the v5 shape in memory.
+ * v4 and v5 (node lists with edge `parameters`), v2/v3 (edges with `type` lists) and v1 (see
+ * `upgradeLegacySpecFile`), and normalises old edges to the v5 shape in memory.
  *
  * @throws {FormatError} naming `source` when the document is not a spec file.
  */
 export function parseSpecFile(doc: unknown, source: string): ConcreteSpec {
+  doc = upgradeLegacySpecFile(doc);
   const spec = (doc as { spec?: unknown })?.spec as SpecFile["spec"] | undefined;
   if (!spec || !Array.isArray(spec.nodes) || spec.nodes.length === 0) {
     throw new FormatError(source, "not a spec file (expected spec.nodes)");
