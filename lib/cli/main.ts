@@ -11,6 +11,7 @@ import { installSpecs } from "../install/install.ts";
 import { openConfiguredMirror } from "../config/open.ts";
 import { mirrorCommand } from "./mirror.ts";
 import { imageCommand } from "./image.ts";
+import { ociCommand } from "./oci.ts";
 import { composeImage } from "../image/compose.ts";
 import { imageTarget } from "../image/location.ts";
 import { OciMirror } from "../mirror/oci.ts";
@@ -224,6 +225,7 @@ export function buildProgram(render: ProgressRenderer): Command {
   program.addCommand(copyCommand(render).copyInheritedSettings(program));
   program.addCommand(mirrorCommand({ warn: warn(render) }));
   program.addCommand(imageCommand(render).copyInheritedSettings(program));
+  program.addCommand(ociCommand(render).copyInheritedSettings(program));
   return program;
 }
 
