@@ -12,6 +12,7 @@ import { openConfiguredMirror } from "../config/open.ts";
 import { mirrorCommand } from "./mirror.ts";
 import { imageCommand } from "./image.ts";
 import { ociCommand } from "./oci.ts";
+import { maintainCommands } from "./maintain.ts";
 import { composeImage } from "../image/compose.ts";
 import { imageTarget } from "../image/location.ts";
 import { OciMirror } from "../mirror/oci.ts";
@@ -226,6 +227,7 @@ export function buildProgram(render: ProgressRenderer): Command {
   program.addCommand(mirrorCommand({ warn: warn(render) }));
   program.addCommand(imageCommand(render).copyInheritedSettings(program));
   program.addCommand(ociCommand(render).copyInheritedSettings(program));
+  for (const c of maintainCommands(render)) program.addCommand(c.copyInheritedSettings(program));
   return program;
 }
 
