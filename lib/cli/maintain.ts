@@ -7,7 +7,12 @@
 import { Command } from "commander";
 import { openConfiguredMirror } from "../config/open.ts";
 import { downloadSpec } from "../copy/download.ts";
+import { SpackleError, UsageError } from "../errors.ts";
+import { checkSpecs, specsToCheck } from "../maintain/check.ts";
 import { selectSpecs } from "../spec/select.ts";
+import type { ConcreteSpec } from "../spec/spec.ts";
+import { openStore } from "../store/mod.ts";
+import { positiveInt } from "./_args.ts";
 import type { ProgressRenderer } from "./progress.ts";
 
 /**
@@ -49,5 +54,64 @@ export function maintainCommands(render: ProgressRenderer): Command[] {
       }
     });
 
-  return [download];
+  const check = new Command("check")
+    .description(
+      "report the specs (with their dependencies) the build caches lack, and tarballs that " +
+        "differ between caches; exit 1 when any spec is missing",
+    )
+    .argument("[specs...]", "name, name@version or /hashprefix; none with --store: all of it")
+    .option("-m, --mirror <mirror>", "build cache to check (repeatable)", collect, [])
+    .option("--store <root>", "Spack install tree whose specs are checked")
+    .option("-j, --jobs <n>", "specs checked concurrently", positiveInt, 4)
+    .option("--json", "print {checked, missing, differing} as JSON")
+    .action(async (selectors: string[], opts) => {
+      if (!opts.mirror.length) throw new UsageError("name the build caches to check with --mirror");
+      const mirrors = [];
+      for (const url of opts.mirror) {
+        mirrors.push((await openConfiguredMirror(url, { onWarning })).mirror);
+      }
+      let available: ConcreteSpec[];
+      let where: string;
+      if (opts.store) {
+        available = (await openStore(opts.store)).specs.map((s) => s.spec);
+        where = opts.store;
+      } else if (selectors.length) {
+        available = (await Promise.all(mirrors.map((m) => m.listSpecs()))).flat();
+        where = opts.mirror.join(", ");
+      } else {
+        throw new UsageError("name the specs to check, or an install tree with --store");
+      }
+      const selected = selectors.length
+        ? selectSpecs(dedupe(available), selectors, where)
+        : available;
+      const result = await checkSpecs(mirrors, specsToCheck(selected, available), {
+        jobs: opts.jobs,
+      });
+      if (opts.json) console.log(JSON.stringify(result, null, 2));
+      for (const m of result.missing) {
+        render.line(`Missing ${m.spec} from ${m.missingFrom.join(", ")}`);
+      }
+      for (const d of result.differing) {
+        const pairs = Object.entries(d.digests).map(([url, digest]) => `${url} ${digest}`);
+        render.line(`Different tarballs for ${d.spec}: ${pairs.join(", ")}`);
+      }
+      render.line(
+        `Checked ${result.checked} spec${result.checked === 1 ? "" : "s"}: ` +
+          `${result.missing.length} missing, ${result.differing.length} with differing tarballs`,
+      );
+      if (result.missing.length) {
+        throw new SpackleError("CHECK_MISSING", `${result.missing.length} specs need pushing`);
+      }
+    });
+
+  return [download, check];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** One spec per DAG hash (caches listing the same spec would make selectors ambiguous). */
+function dedupe(specs: ConcreteSpec[]): ConcreteSpec[] {
+  return [...new Map(specs.map((s) => [s.node.hash, s])).values()];
 }
