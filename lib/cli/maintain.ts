@@ -9,6 +9,9 @@ import { openConfiguredMirror } from "../config/open.ts";
 import { downloadSpec } from "../copy/download.ts";
 import { SpackleError, UsageError } from "../errors.ts";
 import { checkSpecs, specsToCheck } from "../maintain/check.ts";
+import { migrateMirror } from "../maintain/migrate.ts";
+import { openCacheStore } from "../maintain/store.ts";
+import { loadSigningKey, loadTrustedKeys, trustCacheKeys } from "../signing/mod.ts";
 import { selectSpecs } from "../spec/select.ts";
 import type { ConcreteSpec } from "../spec/spec.ts";
 import { openStore } from "../store/mod.ts";
@@ -104,7 +107,68 @@ export function maintainCommands(render: ProgressRenderer): Command[] {
       }
     });
 
-  return [download, check];
+  const migrate = new Command("migrate")
+    .description(
+      "convert a legacy v2 build cache to layout v3 in place (tarballs unchanged), then index it",
+    )
+    .argument("<mirror>", "build cache directory, s3:// URL or configured mirror name")
+    .option(
+      "-k, --key <key>",
+      "re-sign with this key: an armored private key file, or a fingerprint",
+    )
+    .option("--keyring <dir>", "directory of armored private keys to find --key in")
+    .option("--gpg-home <dir>", "GnuPG home to export --key from (default $GNUPGHOME)")
+    .option("-u, --unsigned", "migrate without signatures (signed entries lose theirs)")
+    .option(
+      "--trust-key <path>",
+      "public key file or directory the v2 signatures must verify with (repeatable)",
+      collect,
+      [],
+    )
+    .option("--trust-cache-keys", "trust the keys the v2 cache itself publishes")
+    .option("-d, --delete-existing", "remove the v2 files afterwards")
+    .action(async (mirrorUrl: string, opts) => {
+      if (opts.unsigned && opts.key !== undefined) {
+        throw new UsageError("--key and --unsigned exclude each other");
+      }
+      if (!opts.unsigned && opts.key === undefined) {
+        throw new UsageError(
+          "signed entries are re-signed with --key, or migrated without signatures with --unsigned",
+        );
+      }
+      if (!opts.unsigned && !opts.trustKey.length && !opts.trustCacheKeys) {
+        throw new UsageError(
+          "re-signing verifies the v2 signatures first: give --trust-key or --trust-cache-keys",
+        );
+      }
+      const store = await openCacheStore(mirrorUrl);
+      const signer = opts.unsigned ? undefined : await loadSigningKey({
+        key: opts.key,
+        keyring: opts.keyring,
+        gpgHome: opts.gpgHome ?? Deno.env.get("GNUPGHOME"),
+        // From the environment, never a flag, so it stays out of process listings.
+        passphrase: Deno.env.get("SPACKLE_SIGNING_PASSPHRASE"),
+      });
+      const trustedKeys = [
+        ...await loadTrustedKeys(opts.trustKey),
+        ...(opts.trustCacheKeys ? await trustCacheKeys(store) : []),
+      ];
+      const result = await migrateMirror(store, {
+        signer,
+        unsigned: opts.unsigned,
+        trustedKeys,
+        deleteExisting: opts.deleteExisting,
+        onProgress: render.onProgress,
+      });
+      render.done();
+      render.line(
+        `Migrated ${result.migrated.length} spec${result.migrated.length === 1 ? "" : "s"} ` +
+          `to layout v3 (${result.skipped.length} already there); indexed ${result.indexed}` +
+          (opts.deleteExisting ? `; removed ${result.deleted} v2 files` : ""),
+      );
+    });
+
+  return [download, check, migrate];
 }
 
 function collect(value: string, previous: string[]): string[] {
