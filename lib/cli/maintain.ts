@@ -4,13 +4,15 @@
  *
  * @module
  */
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { openConfiguredMirror } from "../config/open.ts";
 import { downloadSpec } from "../copy/download.ts";
 import { SpackleError, UsageError } from "../errors.ts";
 import { checkSpecs, specsToCheck } from "../maintain/check.ts";
 import { migrateMirror } from "../maintain/migrate.ts";
 import { openCacheStore } from "../maintain/store.ts";
+import { pruneCache, readKeepList } from "../maintain/prune.ts";
+import { FsStore } from "../storage/fs.ts";
 import { loadSigningKey, loadTrustedKeys, trustCacheKeys } from "../signing/mod.ts";
 import { selectSpecs } from "../spec/select.ts";
 import type { ConcreteSpec } from "../spec/spec.ts";
@@ -25,7 +27,7 @@ import type { ProgressRenderer } from "./progress.ts";
  *
  * @example
  * ```ts
- * import { Command } from "commander";
+ * import { Command, InvalidArgumentError } from "commander";
  * import { maintainCommands } from "./maintain.ts";
  * import { ProgressRenderer } from "./progress.ts";
  * const program = new Command("spackle");
@@ -168,7 +170,47 @@ export function maintainCommands(render: ProgressRenderer): Command[] {
       );
     });
 
-  return [download, check, migrate];
+  const prune = new Command("prune")
+    .description(
+      "remove blobs no manifest refers to, broken spec manifests, and with --keeplist the specs " +
+        "not listed; the index is rebuilt when a manifest goes",
+    )
+    .argument("<mirror>", "build cache directory or configured mirror name")
+    .option("--keeplist <file>", "file of DAG hashes to keep (one per line); others are removed")
+    .option(
+      "--grace <duration>",
+      "keep blobs younger than this (e.g. 30m, 12h, 2d, 0)",
+      duration,
+      3_600_000,
+    )
+    .option("--dry-run", "report what would be removed, remove nothing")
+    .option("--json", "print what was (or would be) removed as JSON")
+    .action(async (mirrorUrl: string, opts) => {
+      const store = await openCacheStore(mirrorUrl);
+      if (!(store instanceof FsStore)) {
+        throw new UsageError(`${store.url}: prune works on directory build caches only, for now`);
+      }
+      const keep = opts.keeplist === undefined ? undefined : await readKeepList(opts.keeplist);
+      const result = await pruneCache(store, { graceMs: opts.grace, keep, dryRun: opts.dryRun });
+      if (opts.json) console.log(JSON.stringify(result, null, 2));
+      const verb = opts.dryRun ? "Would remove" : "Removed";
+      render.line(
+        `${verb} ${result.unlisted.length} unlisted and ${result.broken.length} broken spec ` +
+          `manifests, ${result.orphans.length} orphan blobs (${result.bytes} bytes); ` +
+          `${result.recent} recent unreferenced blobs kept` +
+          (result.indexed === undefined ? "" : `; indexed ${result.indexed}`),
+      );
+    });
+
+  return [download, check, migrate, prune];
+}
+
+/** Parses `--grace`: a number with an optional unit `s`, `m`, `h` or `d` (default seconds). */
+function duration(value: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError("expected a duration such as 30m, 12h or 2d");
+  const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2]]!;
+  return Number(m[1]) * unit * 1000;
 }
 
 function collect(value: string, previous: string[]): string[] {
