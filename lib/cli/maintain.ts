@@ -129,6 +129,7 @@ export function maintainCommands(render: ProgressRenderer): Command[] {
     )
     .option("--trust-cache-keys", "trust the keys the v2 cache itself publishes")
     .option("-d, --delete-existing", "remove the v2 files afterwards")
+    .option("--json", "print the specs migrated and skipped as JSON")
     .action(async (mirrorUrl: string, opts) => {
       if (opts.unsigned && opts.key !== undefined) {
         throw new UsageError("--key and --unsigned exclude each other");
@@ -163,6 +164,7 @@ export function maintainCommands(render: ProgressRenderer): Command[] {
         onProgress: render.onProgress,
       });
       render.done();
+      if (opts.json) console.log(JSON.stringify(result, null, 2));
       render.line(
         `Migrated ${result.migrated.length} spec${result.migrated.length === 1 ? "" : "s"} ` +
           `to layout v3 (${result.skipped.length} already there); indexed ${result.indexed}` +

@@ -34,8 +34,9 @@ async function withCache(kind: "signed" | "unsigned", fn: (cache: string) => Pro
 Deno.test("migrate --unsigned: the unsigned v2 mirror becomes v3 in place, tarballs unchanged; it lists and installs", async () => {
   await withCache("unsigned", async (cache) => {
     const tarballs = await v2TarballDigests(cache);
-    const out = await spackle("migrate", cache, "--unsigned");
+    const out = await spackle("migrate", cache, "--unsigned", "--json");
     assert.equal(out.code, 0, out.stderr);
+    assert.equal(JSON.parse(out.stdout).migrated.length, 6);
     assert.match(out.stderr, /Migrated 6 specs to layout v3 \(0 already there\); indexed 6/);
     // The tarball blobs are the .spack files, byte for byte; the v2 files stay.
     const blobs = (await keysUnder(cache, "blobs")).map((k) => k.slice(k.lastIndexOf("/") + 1));
