@@ -11,6 +11,8 @@ import { installSpecs } from "../install/install.ts";
 import { openConfiguredMirror } from "../config/open.ts";
 import { mirrorCommand } from "./mirror.ts";
 import { imageCommand } from "./image.ts";
+import { ociCommand } from "./oci.ts";
+import { maintainCommands } from "./maintain.ts";
 import { composeImage } from "../image/compose.ts";
 import { imageTarget } from "../image/location.ts";
 import { OciMirror } from "../mirror/oci.ts";
@@ -224,6 +226,8 @@ export function buildProgram(render: ProgressRenderer): Command {
   program.addCommand(copyCommand(render).copyInheritedSettings(program));
   program.addCommand(mirrorCommand({ warn: warn(render) }));
   program.addCommand(imageCommand(render).copyInheritedSettings(program));
+  program.addCommand(ociCommand(render).copyInheritedSettings(program));
+  for (const c of maintainCommands(render)) program.addCommand(c.copyInheritedSettings(program));
   return program;
 }
 

@@ -163,6 +163,23 @@ export class OciLayout implements ImageRepository {
       .filter((t): t is string => typeof t === "string");
   }
 
+  /**
+   * See {@link ImageRepository.deleteManifest}: drops the `index.json` entries of `digest`; the
+   * blobs stay (`umoci gc` reclaims them).
+   *
+   * @throws {NotFoundError} when no `index.json` entry names `digest`.
+   */
+  async deleteManifest(digest: string): Promise<void> {
+    this.#key(digest);
+    const named = (index: LayoutIndex) => index.manifests.some((m) => m.digest === digest);
+    if (!named(await this.#readIndex())) {
+      throw new NotFoundError(`manifest ${this.root}@${digest} in index.json`);
+    }
+    await this.#updateIndex((index) => {
+      index.manifests = index.manifests.filter((m) => m.digest !== digest);
+    });
+  }
+
   async #readIndex(): Promise<LayoutIndex> {
     const path = join(this.root, "index.json");
     let text: string;

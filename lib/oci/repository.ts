@@ -51,6 +51,13 @@ export interface ImageRepository {
   putManifest(ref: string, bytes: Uint8Array, mediaType: string): Promise<string>;
   /** Every tag; empty when the repository does not exist yet. */
   listTags(): Promise<string[]>;
+  /**
+   * Deletes manifest `digest` (`sha256:<hex>`) and every tag pointing at it, where the backend
+   * allows deletion; blobs stay until the backend's garbage collection.
+   *
+   * @throws {NotFoundError} when there is no such manifest.
+   */
+  deleteManifest?(digest: string): Promise<void>;
 }
 
 /** {@link ImageRepository} over repository `name` of a registry, through a {@link RegistryClient}. */
@@ -94,6 +101,11 @@ export class RegistryRepository implements ImageRepository {
   /** See {@link ImageRepository.putManifest}. */
   putManifest(ref: string, bytes: Uint8Array, mediaType: string): Promise<string> {
     return this.client.putManifest(this.name, ref, bytes, mediaType);
+  }
+
+  /** See {@link ImageRepository.deleteManifest}: the registry must have deletion enabled. */
+  deleteManifest(digest: string): Promise<void> {
+    return this.client.deleteManifest(this.name, digest);
   }
 
   /** See {@link ImageRepository.listTags}: an absent repository has no tags. */

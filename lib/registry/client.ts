@@ -565,6 +565,33 @@ export class RegistryClient {
     });
   }
 
+  /**
+   * Every repository name the registry lists (`GET /v2/_catalog`), following `Link` pagination
+   * (same origin only). Many registries restrict or disable the catalog.
+   *
+   * @throws {NotFoundError} when the registry has no catalog endpoint (404).
+   * @throws {FormatError} when a page is not `{"repositories": [string…]}`.
+   * @throws {RegistryError} when a request fails or is refused (e.g. 401/403, after retries).
+   */
+  catalog(options: ListTagsOptions = {}): Promise<string[]> {
+    const first = this.#url("/v2/_catalog");
+    if (options.pageSize !== undefined) {
+      first.searchParams.set("n", String(positiveInteger("pageSize", options.pageSize)));
+    }
+    return this.#limiter.run(async () => {
+      const names: string[] = [];
+      for await (const page of this.#pages(first, ["registry:catalog:*"], "application/json")) {
+        if (!page) throw new NotFoundError(`catalog of ${this.host}`);
+        const list = (page.json as { repositories?: unknown }).repositories ?? [];
+        if (!Array.isArray(list) || !list.every((r) => typeof r === "string")) {
+          throw new FormatError(page.url, "catalog is not an array of repository names");
+        }
+        names.push(...list);
+      }
+      return names;
+    });
+  }
+
   // ---- requests -------------------------------------------------------------------------------
 
   #url(path: string): URL {

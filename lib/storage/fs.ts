@@ -83,6 +83,15 @@ export class FsStore implements ObjectStore {
     }
   }
 
+  /** See {@link ObjectStore.delete}: the file goes, emptied parent directories stay. */
+  async delete(key: string): Promise<void> {
+    try {
+      await Deno.remove(this.#path(key));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+
   /** See {@link ObjectStore.list}. */
   async *list(prefix: string): AsyncIterable<string> {
     const base = prefix.replace(/\/+$/, "");

@@ -253,6 +253,20 @@ export class S3Store implements ObjectStore {
     await Deno.remove(path);
   }
 
+  /**
+   * See {@link ObjectStore.delete} (`DeleteObject`; S3 answers 204 for a missing key too).
+   *
+   * @throws {StorageRequestError} when S3 refuses (e.g. 403 without `s3:DeleteObject`).
+   */
+  async delete(key: string): Promise<void> {
+    const label = { method: "DELETE", where: this.#where(key) };
+    const res = await this.#send(label, await this.#objectUrl(key));
+    if (res.status !== 204 && res.status !== 200 && res.status !== 404) {
+      throw await this.#failure(label, res);
+    }
+    await res.body?.cancel();
+  }
+
   async #upload(key: string, body: ReadableStream<Uint8Array>, partSize: number): Promise<void> {
     const chunks = fixedChunks(body, partSize);
     try {

@@ -25,4 +25,6 @@ export interface ObjectStore {
   putFile(key: string, path: string): Promise<void>;
   /** Every key under `prefix` (recursive), in no particular order. */
   list(prefix: string): AsyncIterable<string>;
+  /** Removes the object `key`; a missing key is no error. Absent on read-only stores. */
+  delete?(key: string): Promise<void>;
 }
