@@ -51,7 +51,8 @@ export interface PublishKeyOptions {
  *
  * @example
  * ```ts
- * import { FsStore, publishKey } from "@spackle/spackle";
+ * import { publishKey } from "@spackle/spackle/signing";
+ * import { FsStore } from "@spackle/spackle/storage";
  * const fpr = await publishKey(new FsStore("./cache"), await Deno.readTextFile("signing.pub"));
  * ```
  *
@@ -86,7 +87,8 @@ export async function publishKey(
  *
  * @example
  * ```ts
- * import { FsStore, updateKeyIndex } from "@spackle/spackle";
+ * import { updateKeyIndex } from "@spackle/spackle/signing";
+ * import { FsStore } from "@spackle/spackle/storage";
  * console.log(await updateKeyIndex(new FsStore("./cache")));
  * ```
  */
@@ -112,7 +114,8 @@ export async function updateKeyIndex(store: ObjectStore): Promise<string[]> {
  *
  * @example
  * ```ts
- * import { FsStore, listCacheKeys } from "@spackle/spackle";
+ * import { listCacheKeys } from "@spackle/spackle/signing";
+ * import { FsStore } from "@spackle/spackle/storage";
  * for (const key of await listCacheKeys(new FsStore("./cache"))) console.log(key.fingerprint);
  * ```
  *

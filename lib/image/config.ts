@@ -72,7 +72,7 @@ export function imageCreated(
  *
  * @example
  * ```ts
- * import { imageEnv } from "./config.ts";
+ * import { imageEnv } from "@spackle/spackle/image";
  * imageEnv(["LANG=C", "PATH=/usr/bin:/bin"], ["/opt/app/bin", "/usr/bin"]);
  * // ["PATH=/opt/app/bin:/usr/bin:/bin", "LANG=C"]
  * ```

@@ -31,7 +31,7 @@ export function formatImageLocation(location: ImageLocation): string {
  *
  * @example
  * ```ts
- * import { imageTarget } from "./location.ts";
+ * import { imageTarget } from "@spackle/spackle/image";
  * imageTarget("oci+http://127.0.0.1:5000/spack/cache", "hello-app");
  * imageTarget("./images", "hello-app"); // { kind: "layout", path: "/…/images", tag: "hello-app" }
  * ```

@@ -70,7 +70,7 @@ export interface ImageManifestInput {
  *
  * @example
  * ```ts
- * import { imageManifest, OCI_FORMAT } from "./manifest.ts";
+ * import { imageManifest, OCI_FORMAT } from "@spackle/spackle/image";
  * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
  * const bytes = imageManifest({
  *   mediaType: OCI_FORMAT.manifest,

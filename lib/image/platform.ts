@@ -27,7 +27,7 @@ const ARM_VENDORS = new Set(["ARM", "Cavium", "Fujitsu", "Apple", "HiSilicon", "
  *
  * @example
  * ```ts
- * import { goArch } from "./platform.ts";
+ * import { goArch } from "@spackle/spackle/image";
  * goArch({ name: "zlib", hash: "x", arch: { platform: "linux", platform_os: "debian12", target: "x86_64" } }); // "amd64"
  * ```
  */

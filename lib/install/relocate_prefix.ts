@@ -11,7 +11,8 @@
 import { join, normalize } from "node:path";
 import type { BuildInfo } from "../buildcache/buildinfo.ts";
 import { RelocationError, UnsafeTarballError } from "../errors.ts";
-import { relocateBinaryFile, relocateTextFile } from "../relocate/mod.ts";
+import { relocateBinaryFile } from "../relocate/binary.ts";
+import { relocateTextFile } from "../relocate/text.ts";
 import { relocateElfFile } from "../relocate/elf.ts";
 import { relocateLink } from "../relocate/links.ts";
 

@@ -13,7 +13,8 @@ import { createFileClassifier, isSpackMetadataPath } from "../relocate/classify.
 import { hashTap } from "../stream/digest.ts";
 import { gzipStream } from "../stream/gzip.ts";
 import { streamOf } from "../stream/io.ts";
-import { createTarStream, type TarEntry, walkPrefix } from "../tar/mod.ts";
+import { createTarStream, type TarEntry } from "../tar/writer.ts";
+import { walkPrefix } from "../tar/walk.ts";
 import type { PushedTarball } from "../mirror/types.ts";
 
 /** What the tarball records about where the spec was built. */

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { parseOciMirrorUrl, RegistryClient } from "./mod.ts";
+ * import { parseOciMirrorUrl, RegistryClient } from "@spackle/spackle/registry";
  *
  * const { reference, plainHttp } = parseOciMirrorUrl("oci+http://127.0.0.1:5000/spack/cache");
  * const client = new RegistryClient(reference.domain, { plainHttp });

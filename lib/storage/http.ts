@@ -49,7 +49,8 @@ export function bearerAuthorization(token: string): string {
  *
  * @example
  * ```ts
- * import { HttpStore, UrlMirror } from "@spackle/spackle";
+ * import { HttpStore } from "@spackle/spackle/storage";
+ * import { UrlMirror } from "@spackle/spackle/mirror";
  * const mirror = new UrlMirror(new HttpStore("https://binaries.example.org/cache"));
  * for (const spec of await mirror.listSpecs()) console.log(spec.node.name);
  * ```

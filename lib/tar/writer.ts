@@ -59,7 +59,7 @@ const TYPEFLAGS: Record<TarEntry["type"], string> = {
  *
  * @example
  * ```ts
- * import { createTarStream } from "./writer.ts";
+ * import { createTarStream } from "@spackle/spackle/tar";
  * const tar = createTarStream((async function* () {
  *   yield { name: "opt", type: "directory", mode: 0o755, size: 0 } as const;
  *   yield { name: "opt/hello.txt", type: "file", mode: 0o644, size: 3, body: new Uint8Array([104, 105, 10]) } as const;
