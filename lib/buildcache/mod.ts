@@ -28,7 +28,6 @@ export { type BuildInfo, parseBuildInfo, serializeBuildInfo } from "./buildinfo.
 export { buildIndex, type IndexRecord, parseIndex } from "./index.ts";
 export {
   blobKey,
-  hashFromManifestKey,
   INDEX_MANIFEST_KEY,
   LAYOUT_JSON,
   LAYOUT_JSON_KEY,

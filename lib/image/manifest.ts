@@ -45,6 +45,12 @@ export const DOCKER_FORMAT: ManifestFormat = {
  * The format of manifest media type `mediaType`.
  *
  * @throws {FormatError} naming `source` for anything but an OCI or Docker image manifest.
+ *
+ * @example
+ * ```ts
+ * import { manifestFormat } from "@spackle/spackle/image";
+ * manifestFormat("application/vnd.oci.image.manifest.v1+json", "base"); // OCI_FORMAT
+ * ```
  */
 export function manifestFormat(mediaType: string, source: string): ManifestFormat {
   if (mediaType === OCI_MANIFEST) return OCI_FORMAT;

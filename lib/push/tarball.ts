@@ -36,6 +36,19 @@ export interface SpecTarball extends PushedTarball {
  * @param info The buildinfo header fields; its `hash_to_prefix`, `sbang_install_path` and
  * `buildpath` are the prefixes searched for when classifying files.
  * @param onBytes Called with the running count of compressed bytes written.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "@spackle/spackle";
+ * import { createSpecTarball } from "@spackle/spackle/tar";
+ * const store = await openStore("/opt/spack/opt/spack");
+ * const [{ spec, prefix }] = store.specs;
+ * const tarball = await createSpecTarball(prefix, prefix, {
+ *   buildpath: store.root,
+ *   hash_to_prefix: { [spec.node.hash]: prefix },
+ * }, "package.tar.gz");
+ * console.log(tarball.sha256, tarball.size, tarball.buildinfo.relocate_textfiles);
+ * ```
  */
 export async function createSpecTarball(
   dir: string,

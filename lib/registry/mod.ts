@@ -17,7 +17,7 @@
 
 export * from "./reference.ts";
 export * from "./media_types.ts";
-export * from "./errors.ts";
+export { RegistryAuthError, RegistryError } from "./errors.ts";
 // The shared errors this client throws, so the module is usable on its own.
 export {
   DigestMismatchError,

@@ -60,6 +60,15 @@ export { relocateTextFile, relocateTextStream } from "./text.ts";
  * `map` is the ordered prefix map (old prefix → new prefix) in Spack's order.
  *
  * @throws {UsageError} for any other `mode`.
+ *
+ * @example
+ * ```ts
+ * import { relocate } from "@spackle/spackle/relocate";
+ * const map = new Map([["/old/store/zlib-abc", "/new/zlib-abc"], ["/old/store", "/new"]]);
+ * const pc = await Deno.open("zlib.pc");
+ * await pc.readable.pipeThrough(relocate(map, "text"))
+ *   .pipeTo((await Deno.create("zlib.pc.new")).writable);
+ * ```
  */
 export function relocate(
   map: ReadonlyMap<string, string>,

@@ -7,7 +7,17 @@
 import { NotFoundError, UsageError } from "../errors.ts";
 import { shortSpec, type SpecNode } from "./spec.ts";
 
-/** True when `node` matches `selector` (`name`, `name@version` or `/hashprefix`). */
+/**
+ * True when `node` matches `selector` (`name`, `name@version` or `/hashprefix`).
+ *
+ * @example
+ * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { matchesSelector } from "@spackle/spackle/spec";
+ * const specs = await (await openMirror("./cache")).listSpecs();
+ * const zlibs = specs.filter((spec) => matchesSelector(spec.node, "zlib-ng"));
+ * ```
+ */
 export function matchesSelector(node: SpecNode, selector: string): boolean {
   if (selector.startsWith("/")) {
     return selector.length > 1 && node.hash.startsWith(selector.slice(1));
@@ -24,6 +34,13 @@ export function matchesSelector(node: SpecNode, selector: string): boolean {
  * @param where Names the searched collection in errors (a mirror URL, a store path).
  * @throws {NotFoundError} when a selector matches nothing.
  * @throws {UsageError} when a selector matches several specs; the message lists them.
+ *
+ * @example
+ * ```ts
+ * import { openMirror, selectSpecs } from "@spackle/spackle";
+ * const mirror = await openMirror("./cache");
+ * const [zlib, hello] = selectSpecs(await mirror.listSpecs(), ["zlib-ng@2.2.4", "/hkbp"], mirror.url);
+ * ```
  */
 export function selectSpecs<T extends { node: SpecNode }>(
   available: readonly T[],

@@ -66,7 +66,15 @@ export interface AddInstalledOptions {
   prefix?: (node: SpecNode) => string;
 }
 
-/** Path of the database directory of the install root `root`: `<root>/.spack-db`. */
+/**
+ * Path of the database directory of the install root `root`: `<root>/.spack-db`.
+ *
+ * @example
+ * ```ts
+ * import { databaseDir } from "@spackle/spackle/store";
+ * databaseDir("/opt/spack/opt/spack"); // "/opt/spack/opt/spack/.spack-db"
+ * ```
+ */
 export function databaseDir(root: string): string {
   return join(root, DB_DIRNAME);
 }
