@@ -23,7 +23,16 @@ export const KEY_INDEX_MANIFEST_KEY = `${KEY_MANIFEST_DIR}/keys.manifest.json`;
 /** Legacy (layout v2) key directory: `<FPR>.pub` files and `index.json`. */
 export const V2_KEY_DIR = "build_cache/_pgp";
 
-/** `v3/manifests/key/<FPR>.key.manifest.json` for the fingerprint `fingerprint` (40 uppercase hex). */
+/**
+ * `v3/manifests/key/<FPR>.key.manifest.json` for the fingerprint `fingerprint` (40 uppercase hex).
+ *
+ * @example
+ * ```ts
+ * import { keyManifestKey } from "@spackle/spackle/signing";
+ * keyManifestKey("33E7F4683CE2032ACC90832B78CF5A6E150DE926");
+ * // "v3/manifests/key/33E7F4683CE2032ACC90832B78CF5A6E150DE926.key.manifest.json"
+ * ```
+ */
 export function keyManifestKey(fingerprint: string): string {
   return `${KEY_MANIFEST_DIR}/${fingerprint}${KEY_MANIFEST_SUFFIX}`;
 }
