@@ -1,23 +1,41 @@
 /**
  * Spackle: Spack binary build caches from Deno and TypeScript, without Spack.
  *
- * Open a build cache with {@link openMirror}, an install tree with {@link openStore}; push with
- * {@link pushSpecs}; install (download, verify, extract, relocate) with {@link installSpecs}.
- * The building blocks are exported too: the relocation engine ({@link relocate}), the tarball
- * writer and safe extractor, the build cache formats and an OCI registry client.
+ * This entry point is the front door: open a build cache with {@link openMirror} (or a mirror
+ * named in Spack's configuration with {@link openConfiguredMirror}), an install tree with
+ * {@link openStore}; push with {@link pushSpecs}; install (download, verify, extract, relocate)
+ * with {@link installSpecs}; copy between caches with {@link copySpecs}; make a runnable image
+ * with {@link composeImage}; stream one verified blob with {@link fetchBlob}. The building blocks
+ * are sub-path exports named by concern: `@spackle/spackle/mirror`, `/storage`, `/buildcache`,
+ * `/spec`, `/store`, `/tar`, `/relocate`, `/signing`, `/config`, `/registry`, `/oci`, `/image`,
+ * `/stream`.
  *
  * @example
  * ```ts
- * import { installSpecs, openMirror } from "@spackle/spackle";
+ * import { installSpecs, openMirror, selectSpecs } from "@spackle/spackle";
  * const mirror = await openMirror("./buildcache");
- * const specs = await mirror.listSpecs();
- * await installSpecs(mirror, specs, { root: "/opt/sw", checkSignature: false });
+ * const specs = selectSpecs(await mirror.listSpecs(), ["zlib-ng"], mirror.url);
+ * const { installed } = await installSpecs(mirror, specs, {
+ *   root: "/opt/sw",
+ *   checkSignature: false,
+ *   onProgress: (event) => event.kind === "spec" && console.log(event.state, event.spec),
+ * });
+ * console.log([...installed.values()]);
  * ```
  *
  * @module
  */
 export * from "./lib/errors.ts";
-export * from "./lib/events.ts";
+export type {
+  BytesEvent,
+  MessageEvent,
+  ProgressEvent,
+  ProgressListener,
+  SpecEvent,
+} from "./lib/events.ts";
+export type { RetryEvent } from "./lib/net/retry.ts";
+
+export { fetchBlob, type FetchBlobOptions } from "./lib/mirror/fetch_blob.ts";
 export { openMirror, type OpenMirrorOptions } from "./lib/mirror/open.ts";
 export type {
   CacheEntry,
@@ -26,43 +44,50 @@ export type {
   PushReceipt,
   TarballRef,
 } from "./lib/mirror/types.ts";
-export { UrlMirror, type UrlMirrorOptions } from "./lib/mirror/url.ts";
-export { OciMirror, type OciMirrorOptions } from "./lib/mirror/oci.ts";
-export * from "./lib/registry/mod.ts";
-export * from "./lib/oci/mod.ts";
-export * from "./lib/image/mod.ts";
-export * from "./lib/signing/mod.ts";
-export { FsStore, localPath } from "./lib/storage/fs.ts";
-export * from "./lib/storage/http.ts";
-export * from "./lib/storage/s3.ts";
-export type { ObjectStore } from "./lib/storage/types.ts";
-export { PushError, type PushOptions, type PushResult, pushSpecs } from "./lib/push/push.ts";
-export { createSpecTarball, type SpecTarball, type TarballBuildInfo } from "./lib/push/tarball.ts";
-export * from "./lib/copy/mod.ts";
-export * from "./lib/config/mod.ts";
-export { type InstallOptions, type InstallResult, installSpecs } from "./lib/install/install.ts";
-export { buildPrefixMap, type InstallLayout } from "./lib/install/prefix_map.ts";
-export { relocatePrefix, type RelocationSummary } from "./lib/install/relocate_prefix.ts";
-export * from "./lib/relocate/mod.ts";
-export * from "./lib/relocate/elf.ts";
-export * from "./lib/relocate/links.ts";
-export * from "./lib/relocate/sbang.ts";
-export * from "./lib/tar/mod.ts";
-export * from "./lib/store/mod.ts";
-export * from "./lib/spec/spec.ts";
-export * from "./lib/spec/select.ts";
-export { base32, dagHash } from "./lib/spec/hash.ts";
-export { compactJson, indent0Json } from "./lib/spec/json.ts";
-export * from "./lib/buildcache/layout.ts";
-export * from "./lib/buildcache/manifest.ts";
-export * from "./lib/buildcache/index.ts";
-export * from "./lib/buildcache/spec_blob.ts";
-export * from "./lib/buildcache/buildinfo.ts";
 export {
-  type HashTap,
-  hashTap,
-  sha256Hex,
-  type StreamDigest,
-  verifySha256,
-} from "./lib/stream/digest.ts";
-export { gunzipStream, gzipStream } from "./lib/stream/gzip.ts";
+  type ConfiguredMirror,
+  type ConfiguredMirrorOptions,
+  loadMirrorsConfig,
+  type LoadMirrorsOptions,
+  MirrorConfigError,
+  MirrorCredentialsError,
+  MirrorError,
+  type MirrorsConfig,
+  openConfiguredMirror,
+  type ResolvedMirror,
+} from "./lib/config/mod.ts";
+
+export {
+  type InstalledSpec,
+  openStore,
+  type OpenStoreOptions,
+  type Store,
+} from "./lib/store/mod.ts";
+export type { ConcreteSpec, SpecNode } from "./lib/spec/spec.ts";
+export { selectSpecs } from "./lib/spec/select.ts";
+
+export { PushError, type PushOptions, type PushResult, pushSpecs } from "./lib/push/push.ts";
+export { type InstallOptions, type InstallResult, installSpecs } from "./lib/install/install.ts";
+export { CopyError, type CopyOptions, type CopyResult, copySpecs } from "./lib/copy/mod.ts";
+export {
+  composeImage,
+  type ComposeOptions,
+  type ComposeResult,
+  imageTarget,
+  PlatformMismatchError,
+  TooManyLayersError,
+} from "./lib/image/mod.ts";
+export type { ImageLocation } from "./lib/oci/open.ts";
+export { relocate } from "./lib/relocate/mod.ts";
+
+export {
+  loadSigningKey,
+  loadTrustedKeys,
+  SignatureError,
+  type Signer,
+  type SigningKeyOptions,
+  trustCacheKeys,
+  type TrustedKey,
+} from "./lib/signing/mod.ts";
+export { RegistryAuthError, RegistryError } from "./lib/registry/errors.ts";
+export { StorageRequestError } from "./lib/storage/http.ts";

@@ -5,7 +5,20 @@
  * @module
  */
 
-/** Base class of every error Spackle throws on purpose. `code` is stable and machine-readable. */
+/**
+ * Base class of every error Spackle throws on purpose. `code` is stable and machine-readable.
+ *
+ * @example
+ * ```ts
+ * import { openMirror, SpackleError } from "@spackle/spackle";
+ * try {
+ *   await (await openMirror("./cache")).listSpecs();
+ * } catch (e) {
+ *   if (!(e instanceof SpackleError)) throw e;
+ *   console.error(`${e.code}: ${e.message}`); // e.g. "FORMAT: …/index.json: …"
+ * }
+ * ```
+ */
 export class SpackleError extends Error {
   /** Stable, machine-readable error code, e.g. `"DIGEST_MISMATCH"`. */
   readonly code: string;
@@ -17,7 +30,21 @@ export class SpackleError extends Error {
   }
 }
 
-/** Bytes did not hash to the digest that names them (a blob, a layer, an index). */
+/**
+ * Bytes did not hash to the digest that names them (a blob, a layer, an index).
+ *
+ * @example
+ * ```ts
+ * import { DigestMismatchError, fetchBlob } from "@spackle/spackle";
+ * const digest = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+ * try {
+ *   await (await fetchBlob("./cache", digest)).pipeTo((await Deno.create("blob")).writable);
+ * } catch (e) {
+ *   if (e instanceof DigestMismatchError) await Deno.remove("blob"); // got e.actual, not e.expected
+ *   else throw e;
+ * }
+ * ```
+ */
 export class DigestMismatchError extends SpackleError {
   /** Creates the error for the object at `where` (a URL, path or blob name). */
   constructor(
@@ -29,7 +56,20 @@ export class DigestMismatchError extends SpackleError {
   }
 }
 
-/** Input that does not follow its format: malformed JSON or YAML, a bad manifest, an unknown media type. */
+/**
+ * Input that does not follow its format: malformed JSON or YAML, a bad manifest, an unknown media type.
+ *
+ * @example
+ * ```ts
+ * import { FormatError, openMirror } from "@spackle/spackle";
+ * try {
+ *   await (await openMirror("./cache")).listSpecs();
+ * } catch (e) {
+ *   if (e instanceof FormatError) console.error("unreadable file in the cache:", e.source);
+ *   else throw e;
+ * }
+ * ```
+ */
 export class FormatError extends SpackleError {
   /** Creates the error; `source` names the file or URL that was read. */
   constructor(readonly source: string, detail: string, options?: ErrorOptions) {
@@ -37,7 +77,21 @@ export class FormatError extends SpackleError {
   }
 }
 
-/** Something asked for is not there: a spec not in the cache, a missing blob or manifest. */
+/**
+ * Something asked for is not there: a spec not in the cache, a missing blob or manifest.
+ *
+ * @example
+ * ```ts
+ * import { NotFoundError, openMirror, selectSpecs } from "@spackle/spackle";
+ * const mirror = await openMirror("./cache");
+ * try {
+ *   selectSpecs(await mirror.listSpecs(), ["zlib-ng"], mirror.url);
+ * } catch (e) {
+ *   if (e instanceof NotFoundError) console.error(e.message); // "not found: spec zlib-ng in file://…"
+ *   else throw e;
+ * }
+ * ```
+ */
 export class NotFoundError extends SpackleError {
   /** Creates the error; `what` names the missing object and where it was looked for. */
   constructor(readonly what: string) {
@@ -45,7 +99,23 @@ export class NotFoundError extends SpackleError {
   }
 }
 
-/** A tarball entry that would escape the prefix or is not allowed (device file, traversal, link out). */
+/**
+ * A tarball entry that would escape the prefix or is not allowed (device file, traversal, link out).
+ *
+ * @example
+ * ```ts
+ * import { UnsafeTarballError } from "@spackle/spackle";
+ * import { extractPackageTarball } from "@spackle/spackle/tar";
+ * import { gunzipStream } from "@spackle/spackle/stream";
+ * const tar = (await Deno.open("untrusted.tar.gz")).readable.pipeThrough(gunzipStream());
+ * try {
+ *   await extractPackageTarball(tar, "/opt/sw/pkg", { source: "untrusted.tar.gz" });
+ * } catch (e) {
+ *   if (e instanceof UnsafeTarballError) console.error("refused member", e.entry);
+ *   else throw e;
+ * }
+ * ```
+ */
 export class UnsafeTarballError extends SpackleError {
   /** Creates the error for tar member `entry` of the tarball named by `source`. */
   constructor(readonly source: string, readonly entry: string, reason: string) {
@@ -53,7 +123,22 @@ export class UnsafeTarballError extends SpackleError {
   }
 }
 
-/** Relocation could not be done exactly (a prefix would grow in a binary, a C string cannot shrink). */
+/**
+ * Relocation could not be done exactly (a prefix would grow in a binary, a C string cannot shrink).
+ *
+ * @example
+ * ```ts
+ * import { RelocationError } from "@spackle/spackle";
+ * import { relocateBinaryFile } from "@spackle/spackle/relocate";
+ * const map = new Map([["/short", "/a/much/longer/prefix"]]);
+ * try {
+ *   await relocateBinaryFile("/a/much/longer/prefix/bin/app", map);
+ * } catch (e) {
+ *   if (e instanceof RelocationError) console.error(e.code, e.file); // CANNOT_GROW_STRING, the file
+ *   else throw e;
+ * }
+ * ```
+ */
 export class RelocationError extends SpackleError {
   /** Creates the error; `file` is the path being relocated, when known. */
   constructor(code: string, message: string, readonly file?: string) {
@@ -61,7 +146,21 @@ export class RelocationError extends SpackleError {
   }
 }
 
-/** An install could not complete; nothing of it was left in the install root. */
+/**
+ * An install could not complete; nothing of it was left in the install root.
+ *
+ * @example
+ * ```ts
+ * import { InstallError, installSpecs, openMirror } from "@spackle/spackle";
+ * const mirror = await openMirror("./cache");
+ * try {
+ *   await installSpecs(mirror, await mirror.listSpecs(), { root: "/opt/sw", checkSignature: false });
+ * } catch (e) {
+ *   if (e instanceof InstallError) console.error(e.spec, e.cause); // the spec and the first failure
+ *   else throw e;
+ * }
+ * ```
+ */
 export class InstallError extends SpackleError {
   /** Creates the error for the spec named `spec` (e.g. `zlib@1.3/abcdefg`). */
   constructor(readonly spec: string, detail: string, options?: ErrorOptions) {
@@ -69,7 +168,20 @@ export class InstallError extends SpackleError {
   }
 }
 
-/** Bad arguments or options given by the caller (CLI or API). */
+/**
+ * Bad arguments or options given by the caller (CLI or API).
+ *
+ * @example
+ * ```ts
+ * import { fetchBlob, UsageError } from "@spackle/spackle";
+ * try {
+ *   await fetchBlob("./cache", "md5:d41d8cd98f00b204e9800998ecf8427e");
+ * } catch (e) {
+ *   if (e instanceof UsageError) console.error(e.message); // says what to change
+ *   else throw e;
+ * }
+ * ```
+ */
 export class UsageError extends SpackleError {
   /** Creates the error with a message that says what to change. */
   constructor(message: string) {

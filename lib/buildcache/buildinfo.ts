@@ -34,6 +34,14 @@ export interface BuildInfo {
  *
  * @throws {FormatError} naming `source` on malformed YAML, or when neither `hash_to_prefix` nor
  * `prefix_to_hash` is present (such a tarball cannot be relocated).
+ *
+ * @example
+ * ```ts
+ * import { parseBuildInfo } from "@spackle/spackle/buildcache";
+ * const path = "/opt/sw/zlib-ng-2.2.4-abc/.spack/binary_distribution";
+ * const info = parseBuildInfo(await Deno.readTextFile(path), path);
+ * console.log(info.hash_to_prefix, info.relocate_textfiles);
+ * ```
  */
 export function parseBuildInfo(text: string, source: string): BuildInfo {
   let doc: Record<string, unknown>;
@@ -72,6 +80,18 @@ export function parseBuildInfo(text: string, source: string): BuildInfo {
 /**
  * Serialises buildinfo as Spack does: one line of flow-style YAML, keys in Spack's order,
  * strings plain where YAML allows it, then a newline.
+ *
+ * @example
+ * ```ts
+ * import { serializeBuildInfo } from "@spackle/spackle/buildcache";
+ * const text = serializeBuildInfo({
+ *   buildpath: "/opt/spack/store",
+ *   hash_to_prefix: { abc: "/opt/spack/store/zlib-ng-2.2.4-abc" },
+ *   relocate_binaries: ["lib/libz.so.1"],
+ *   relocate_links: [],
+ *   relocate_textfiles: ["lib/pkgconfig/zlib.pc"],
+ * });
+ * ```
  */
 export function serializeBuildInfo(info: BuildInfo): string {
   const parts: string[] = [];

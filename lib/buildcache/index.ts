@@ -26,6 +26,16 @@ export interface IndexRecord {
  * @param roots Root nodes of the specs in the cache, in listing order.
  * @param pool Every known node by hash (the specs' DAGs).
  * @param inCache Hashes whose tarballs are in the cache.
+ *
+ * @example
+ * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { buildIndex } from "@spackle/spackle/buildcache";
+ * const specs = await (await openMirror("./cache")).listSpecs();
+ * const pool = new Map(specs.flatMap((spec) => [...spec.nodes]));
+ * const cached = new Set(specs.map((spec) => spec.node.hash));
+ * await Deno.writeTextFile("index.json", buildIndex(specs.map((spec) => spec.node), pool, cached));
+ * ```
  */
 export function buildIndex(
   roots: readonly SpecNode[],
@@ -61,6 +71,14 @@ export function buildIndex(
  * Parses an index (Spack database v6, v7 or v8) into records by DAG hash.
  *
  * @throws {FormatError} naming `source` when the text is not a Spack database.
+ *
+ * @example
+ * ```ts
+ * import { parseIndex } from "@spackle/spackle/buildcache";
+ * for (const [hash, record] of parseIndex(await Deno.readTextFile("index.json"), "index.json")) {
+ *   console.log(hash, record.node.name, record.inBuildcache);
+ * }
+ * ```
  */
 export function parseIndex(text: string, source: string): Map<string, IndexRecord> {
   let doc: { database?: { version?: string; installs?: Record<string, unknown> } };

@@ -23,7 +23,16 @@ export const KEY_INDEX_MANIFEST_KEY = `${KEY_MANIFEST_DIR}/keys.manifest.json`;
 /** Legacy (layout v2) key directory: `<FPR>.pub` files and `index.json`. */
 export const V2_KEY_DIR = "build_cache/_pgp";
 
-/** `v3/manifests/key/<FPR>.key.manifest.json` for the fingerprint `fingerprint` (40 uppercase hex). */
+/**
+ * `v3/manifests/key/<FPR>.key.manifest.json` for the fingerprint `fingerprint` (40 uppercase hex).
+ *
+ * @example
+ * ```ts
+ * import { keyManifestKey } from "@spackle/spackle/signing";
+ * keyManifestKey("33E7F4683CE2032ACC90832B78CF5A6E150DE926");
+ * // "v3/manifests/key/33E7F4683CE2032ACC90832B78CF5A6E150DE926.key.manifest.json"
+ * ```
+ */
 export function keyManifestKey(fingerprint: string): string {
   return `${KEY_MANIFEST_DIR}/${fingerprint}${KEY_MANIFEST_SUFFIX}`;
 }
@@ -51,7 +60,8 @@ export interface PublishKeyOptions {
  *
  * @example
  * ```ts
- * import { FsStore, publishKey } from "@spackle/spackle";
+ * import { publishKey } from "@spackle/spackle/signing";
+ * import { FsStore } from "@spackle/spackle/storage";
  * const fpr = await publishKey(new FsStore("./cache"), await Deno.readTextFile("signing.pub"));
  * ```
  *
@@ -86,7 +96,8 @@ export async function publishKey(
  *
  * @example
  * ```ts
- * import { FsStore, updateKeyIndex } from "@spackle/spackle";
+ * import { updateKeyIndex } from "@spackle/spackle/signing";
+ * import { FsStore } from "@spackle/spackle/storage";
  * console.log(await updateKeyIndex(new FsStore("./cache")));
  * ```
  */
@@ -112,7 +123,8 @@ export async function updateKeyIndex(store: ObjectStore): Promise<string[]> {
  *
  * @example
  * ```ts
- * import { FsStore, listCacheKeys } from "@spackle/spackle";
+ * import { listCacheKeys } from "@spackle/spackle/signing";
+ * import { FsStore } from "@spackle/spackle/storage";
  * for (const key of await listCacheKeys(new FsStore("./cache"))) console.log(key.fingerprint);
  * ```
  *

@@ -30,7 +30,17 @@ export const SPEC_MANIFEST_DIR = "v3/manifests/spec";
 /** Suffix of spec manifest keys. */
 export const SPEC_MANIFEST_SUFFIX = ".spec.manifest.json";
 
-/** `v3/manifests/spec/<name>/<name>-<version>-<hash>.spec.manifest.json` for `node`. */
+/**
+ * `v3/manifests/spec/<name>/<name>-<version>-<hash>.spec.manifest.json` for `node`.
+ *
+ * @example
+ * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { specManifestKey } from "@spackle/spackle/buildcache";
+ * const specs = await (await openMirror("./cache")).listSpecs();
+ * specManifestKey(specs[0].node); // "v3/manifests/spec/zlib-ng/zlib-ng-2.2.4-<hash>.spec.manifest.json"
+ * ```
+ */
 export function specManifestKey(node: SpecNode): string {
   const version = (node.version ?? "").replace(/^=/, "");
   return `${SPEC_MANIFEST_DIR}/${node.name}/${
@@ -38,14 +48,15 @@ export function specManifestKey(node: SpecNode): string {
   }${SPEC_MANIFEST_SUFFIX}`;
 }
 
-/** The DAG hash encoded in a spec manifest key (last `-` token of the file name up to the first `.`). */
-export function hashFromManifestKey(key: string): string {
-  const file = key.slice(key.lastIndexOf("/") + 1);
-  const stem = file.slice(0, file.indexOf("."));
-  return stem.slice(stem.lastIndexOf("-") + 1);
-}
-
-/** `blobs/<algorithm>/<first two hex>/<checksum>`. */
+/**
+ * `blobs/<algorithm>/<first two hex>/<checksum>`.
+ *
+ * @example
+ * ```ts
+ * import { blobKey } from "@spackle/spackle/buildcache";
+ * blobKey("sha256", "3c8d8d22"); // "blobs/sha256/3c/3c8d8d22"
+ * ```
+ */
 export function blobKey(algorithm: string, checksum: string): string {
   return `blobs/${algorithm}/${checksum.slice(0, 2)}/${checksum}`;
 }

@@ -36,7 +36,16 @@ const BEGIN_SIGNED = "-----BEGIN PGP SIGNED MESSAGE-----";
 const CLEARSIGN =
   /^-----BEGIN PGP SIGNED MESSAGE-----\s+Hash:\s+\S+\s+(.+)-----BEGIN PGP SIGNATURE-----/ms;
 
-/** The JSON text inside a clearsigned document, as Spack extracts it; plain text is returned as is. */
+/**
+ * The JSON text inside a clearsigned document, as Spack extracts it; plain text is returned as is.
+ *
+ * @example
+ * ```ts
+ * import { stripClearsign } from "@spackle/spackle/buildcache";
+ * const path = "cache/v3/manifests/index/index.manifest.json";
+ * const json = JSON.parse(stripClearsign(await Deno.readTextFile(path), path));
+ * ```
+ */
 export function stripClearsign(text: string, source: string): string {
   if (!text.startsWith(BEGIN_SIGNED)) return text;
   const m = CLEARSIGN.exec(text);
@@ -48,6 +57,14 @@ export function stripClearsign(text: string, source: string): string {
  * Parses a manifest (plain or clearsigned). Requires `version` 3 and well-formed records.
  *
  * @throws {FormatError} naming `source` on malformed JSON, a wrong version or a bad record.
+ *
+ * @example
+ * ```ts
+ * import { parseManifest } from "@spackle/spackle/buildcache";
+ * const path = "cache/v3/manifests/index/index.manifest.json";
+ * const { data, signed } = parseManifest(await Deno.readTextFile(path), path);
+ * console.log(data.map((r) => `${r.mediaType} ${r.checksum}`), signed !== undefined);
+ * ```
  */
 export function parseManifest(text: string, source: string): BuildcacheManifest {
   const signed = text.startsWith(BEGIN_SIGNED) ? text : undefined;
@@ -74,7 +91,17 @@ export function parseManifest(text: string, source: string): BuildcacheManifest 
   return { version: LAYOUT_VERSION, data: doc.data as BlobRecord[], signed };
 }
 
-/** Serialises records as Spack does: indent-0 JSON, no trailing newline. */
+/**
+ * Serialises records as Spack does: indent-0 JSON, no trailing newline.
+ *
+ * @example
+ * ```ts
+ * import { parseManifest, serializeManifest } from "@spackle/spackle/buildcache";
+ * const path = "cache/v3/manifests/index/index.manifest.json";
+ * const { data } = parseManifest(await Deno.readTextFile(path), path);
+ * await Deno.writeTextFile("unsigned.manifest.json", serializeManifest(data));
+ * ```
+ */
 export function serializeManifest(data: readonly BlobRecord[]): string {
   return indent0Json({
     version: LAYOUT_VERSION,
@@ -93,6 +120,15 @@ export function serializeManifest(data: readonly BlobRecord[]): string {
  * `application/vnd.spack.spec.v*+json` is accepted, so older and newer writers are read.
  *
  * @throws {NotFoundError} when the manifest has no such record.
+ *
+ * @example
+ * ```ts
+ * import { blobKey, findRecord, MEDIA_TARBALL, parseManifest } from "@spackle/spackle/buildcache";
+ * const path = "cache/v3/manifests/spec/zlib-ng/zlib-ng-2.2.4-abc.spec.manifest.json";
+ * const manifest = parseManifest(await Deno.readTextFile(path), path);
+ * const tarball = findRecord(manifest, MEDIA_TARBALL, path);
+ * console.log(blobKey(tarball.checksumAlgorithm, tarball.checksum), tarball.contentLength);
+ * ```
  */
 export function findRecord(
   manifest: BuildcacheManifest,

@@ -11,6 +11,14 @@ import { stripClearsign } from "./manifest.ts";
 /**
  * Compact JSON of the spec's DAG plus `"buildcache_layout_version": 2` (Spack writes 2 in
  * layout v3 too). Spack stores it gzip-compressed.
+ *
+ * @example
+ * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { specBlobJson } from "@spackle/spackle/buildcache";
+ * const specs = await (await openMirror("./cache")).listSpecs();
+ * await Deno.writeTextFile("spec.json", specBlobJson(specs[0]));
+ * ```
  */
 export function specBlobJson(spec: ConcreteSpec): string {
   return compactJson({ ...toSpecFile(spec), buildcache_layout_version: 2 });
@@ -21,6 +29,13 @@ export function specBlobJson(spec: ConcreteSpec): string {
  * `buildcache_layout_version` above 3.
  *
  * @throws {FormatError} naming `source`.
+ *
+ * @example
+ * ```ts
+ * import { parseSpecBlob } from "@spackle/spackle/buildcache";
+ * const spec = parseSpecBlob(await Deno.readTextFile("spec.json"), "spec.json");
+ * console.log(spec.node.name, spec.node.hash);
+ * ```
  */
 export function parseSpecBlob(text: string, source: string): ConcreteSpec {
   let doc: Record<string, unknown>;

@@ -36,13 +36,33 @@ function stem(node: SpecNode, pool?: ReadonlyMap<string, SpecNode>): string {
   return politeFilename(`${arch}-${c}-${cv}-${node.name}-${node.version}-${node.hash}`);
 }
 
-/** Keys of a node's v2 spec file: signed first, then unsigned. */
+/**
+ * Keys of a node's v2 spec file: signed first, then unsigned.
+ *
+ * @example
+ * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { v2SpecFileKeys } from "@spackle/spackle/buildcache";
+ * const specs = await (await openMirror("./cache")).listSpecs();
+ * console.log(v2SpecFileKeys(specs[0].node, specs[0].nodes)); // [".spec.json.sig" key, ".spec.json" key]
+ * ```
+ */
 export function v2SpecFileKeys(node: SpecNode, pool?: ReadonlyMap<string, SpecNode>): string[] {
   const base = `build_cache/${stem(node, pool)}.spec.json`;
   return [`${base}.sig`, base];
 }
 
-/** Key of a spec's v2 tarball (`.spack` file). */
+/**
+ * Key of a spec's v2 tarball (`.spack` file).
+ *
+ * @example
+ * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { v2TarballKey } from "@spackle/spackle/buildcache";
+ * const specs = await (await openMirror("./cache")).listSpecs();
+ * console.log(v2TarballKey(specs[0])); // "build_cache/linux-…/gcc-…/….spack"
+ * ```
+ */
 export function v2TarballKey(spec: ConcreteSpec): string {
   const node = spec.node;
   const arch = `${node.arch?.platform}-${node.arch?.platform_os}-${targetName(node)}`;

@@ -194,6 +194,9 @@ function signedSetting(opts: { signed?: boolean; unsigned?: boolean }): boolean 
  *
  * @example
  * ```ts
+ * import { Command } from "commander";
+ * import { mirrorCommand } from "./mirror.ts";
+ * const program = new Command("spackle");
  * program.addCommand(mirrorCommand());
  * // spackle mirror add --unsigned --oci-username-variable U --oci-password-variable P \
  * //   cache oci://ghcr.io/me/cache

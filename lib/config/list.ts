@@ -18,6 +18,7 @@ import type { MirrorsConfig } from "./types.ts";
  *   the same way).
  * @example
  * ```ts
+ * import { listMirrors, loadMirrorsConfig } from "@spackle/spackle/config";
  * for (const line of listMirrors(await loadMirrorsConfig())) console.log(line);
  * // s3m          [ b] fetch: s3://bucket/cache push: s3://other/push
  * ```

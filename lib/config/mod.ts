@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { loadMirrorsConfig, resolveMirror } from "./mod.ts";
+ * import { loadMirrorsConfig, resolveMirror } from "@spackle/spackle/config";
  * const config = await loadMirrorsConfig({ envFile: "./spack.yaml" });
  * const { url, credentials } = resolveMirror("my-cache", config, "push");
  * ```

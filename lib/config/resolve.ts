@@ -70,6 +70,7 @@ function looksLikeLocation(value: string): boolean {
  *   variable, never a value.
  * @example
  * ```ts
+ * import { loadMirrorsConfig, resolveMirror } from "@spackle/spackle/config";
  * const config = await loadMirrorsConfig({ envFile: "./spack.yaml" });
  * const target = resolveMirror("my-registry", config, "push");
  * console.log(target.url, target.credentials?.username);
@@ -156,6 +157,7 @@ function pairFromEnv(pair: AccessPair, lookup: EnvLookup): Credentials | undefin
  *
  * @example
  * ```ts
+ * import { loadMirrorsConfig, mirrorCredentialProvider } from "@spackle/spackle/config";
  * const provider = mirrorCredentialProvider(await loadMirrorsConfig());
  * const creds = await provider("ghcr.io");
  * ```

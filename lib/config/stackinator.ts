@@ -423,6 +423,8 @@ function toPlain(value: unknown): PlainValue {
  * @throws {UsageError} as {@link stackinatorSpackMirrors}.
  * @example
  * ```ts
+ * import { parseStackinatorMirrors, stackinatorMirrorsYaml } from "@spackle/spackle/config";
+ * const stack = await parseStackinatorMirrors("./config/mirrors.yaml");
  * await Deno.writeTextFile("mirrors.yaml", stackinatorMirrorsYaml(stack, "/user-environment"));
  * ```
  */

@@ -56,6 +56,18 @@ export interface CopyResult {
 /**
  * Some specs could not be copied; the others were (see `result`). `failures` pairs
  * `name@version/hash7` and error; a spec whose link or run dependency failed fails too.
+ *
+ * @example
+ * ```ts
+ * import { CopyError, copySpecs, openMirror } from "@spackle/spackle";
+ * try {
+ *   await copySpecs(await openMirror("oci://ghcr.io/acme/cache"), await openMirror("./cache"));
+ * } catch (e) {
+ *   if (!(e instanceof CopyError)) throw e;
+ *   for (const { spec, error } of e.failures) console.error(spec, error.message);
+ *   console.log(e.result); // what was copied before the failures
+ * }
+ * ```
  */
 export class CopyError extends SpackleError {
   /** Creates the error from the failures collected while copying and what did get copied. */

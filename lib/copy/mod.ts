@@ -4,8 +4,7 @@
  *
  * @example
  * ```ts
- * import { copySpecs } from "./mod.ts";
- * import { openMirror } from "../mirror/open.ts";
+ * import { copySpecs, openMirror } from "@spackle/spackle";
  * await copySpecs(await openMirror("oci://ghcr.io/acme/cache"), await openMirror("./cache"));
  * ```
  *

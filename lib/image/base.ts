@@ -55,7 +55,7 @@ interface ManifestDocument {
  *
  * @example
  * ```ts
- * import { resolveBaseImage } from "./base.ts";
+ * import { resolveBaseImage } from "@spackle/spackle/image";
  * const base = await resolveBaseImage("debian:12", { architecture: "amd64", os: "linux" });
  * console.log(base.layers.length, base.format.manifest);
  * ```

@@ -111,9 +111,8 @@ const INSPECT_JOBS = 4;
  *
  * @example
  * ```ts
- * import { openMirror } from "../mirror/open.ts";
- * import { selectSpecs } from "../spec/select.ts";
- * import { composeImage } from "./compose.ts";
+ * import { openMirror, selectSpecs } from "@spackle/spackle";
+ * import { composeImage } from "@spackle/spackle/image";
  * const mirror = await openMirror("oci://ghcr.io/acme/buildcache");
  * const specs = selectSpecs(await mirror.listSpecs(), ["hdf5"], mirror.url);
  * const image = await composeImage({

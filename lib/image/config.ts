@@ -50,6 +50,13 @@ export interface ImageConfigInput {
  * `SOURCE_DATE_EPOCH` (seconds), else the Unix epoch, so composing twice gives the same bytes.
  *
  * @throws {UsageError} when `SOURCE_DATE_EPOCH` is set but not a whole number of seconds.
+ *
+ * @example
+ * ```ts
+ * import { imageCreated } from "@spackle/spackle/image";
+ * imageCreated({ created: "2026-01-01T00:00:00Z" }); // "2026-01-01T00:00:00Z"
+ * imageCreated(undefined); // SOURCE_DATE_EPOCH as RFC 3339, else "1970-01-01T00:00:00Z"
+ * ```
  */
 export function imageCreated(
   base: Readonly<Record<string, unknown>> | undefined,
@@ -72,7 +79,7 @@ export function imageCreated(
  *
  * @example
  * ```ts
- * import { imageEnv } from "./config.ts";
+ * import { imageEnv } from "@spackle/spackle/image";
  * imageEnv(["LANG=C", "PATH=/usr/bin:/bin"], ["/opt/app/bin", "/usr/bin"]);
  * // ["PATH=/opt/app/bin:/usr/bin:/bin", "LANG=C"]
  * ```
@@ -102,6 +109,18 @@ export function imageEnv(
  * and one `history` entry per added layer. A base history with fewer entries than the base has
  * layers is completed first, so that history and layers stay aligned for the tools that pair
  * them. Keys keep the base's order; new keys are appended.
+ *
+ * @example
+ * ```ts
+ * import { imageConfig } from "@spackle/spackle/image";
+ * const config = imageConfig({
+ *   baseLayers: 0,
+ *   platform: { os: "linux", architecture: "amd64" },
+ *   added: [{ diffId: "sha256:" + "0".repeat(64), createdBy: "zlib-ng@2.2.4/abcdefg" }],
+ *   path: ["/opt/sw/zlib-ng-2.2.4-abc/bin"],
+ *   created: "1970-01-01T00:00:00Z",
+ * });
+ * ```
  */
 export function imageConfig(input: ImageConfigInput): Record<string, unknown> {
   const config: Record<string, unknown> = input.base ? structuredClone(input.base) : {

@@ -15,6 +15,19 @@ export const MAX_IMAGE_LAYERS = 127;
 /**
  * The specs and the base image do not share a platform (architecture or OS), or the specs span
  * several. Nothing was tagged.
+ *
+ * @example
+ * ```ts
+ * import { composeImage, imageTarget, openMirror, PlatformMismatchError } from "@spackle/spackle";
+ * const mirror = await openMirror("./cache");
+ * const target = imageTarget("./images", "app");
+ * try {
+ *   await composeImage({ base: "arm64v8/debian:12", mirror, specs: await mirror.listSpecs(), target });
+ * } catch (e) {
+ *   if (e instanceof PlatformMismatchError) console.error(e.wanted, "!=", e.offered);
+ *   else throw e;
+ * }
+ * ```
  */
 export class PlatformMismatchError extends SpackleError {
   /** Creates the error; `wanted` is the platform of the specs, `offered` what was found. */
@@ -23,7 +36,22 @@ export class PlatformMismatchError extends SpackleError {
   }
 }
 
-/** The image would have more than {@link MAX_IMAGE_LAYERS} layers. Nothing was tagged. */
+/**
+ * The image would have more than {@link MAX_IMAGE_LAYERS} layers. Nothing was tagged.
+ *
+ * @example
+ * ```ts
+ * import { composeImage, imageTarget, openMirror, TooManyLayersError } from "@spackle/spackle";
+ * const mirror = await openMirror("./cache");
+ * const options = { mirror, specs: await mirror.listSpecs(), target: imageTarget("./images", "all") };
+ * try {
+ *   await composeImage(options);
+ * } catch (e) {
+ *   if (!(e instanceof TooManyLayersError)) throw e;
+ *   await composeImage({ ...options, squash: true }); // one layer for all the specs
+ * }
+ * ```
+ */
 export class TooManyLayersError extends SpackleError {
   /**
    * Creates the error from the layer counts of the base image and of the specs; `squashed`

@@ -15,6 +15,13 @@ export const DEFAULT_IMAGE_TAG = "latest";
 /**
  * `location` as users write it: `oci+http://host/repo:tag` for plain-HTTP registries, the
  * reference `host/repo:tag[@digest]` otherwise, `oci-layout:PATH[:tag]` for directories.
+ *
+ * @example
+ * ```ts
+ * import { formatImageLocation, imageTarget } from "@spackle/spackle/image";
+ * formatImageLocation(imageTarget("oci+http://127.0.0.1:5000/app", "v1"));
+ * // "oci+http://127.0.0.1:5000/app:v1"
+ * ```
  */
 export function formatImageLocation(location: ImageLocation): string {
   if (location.kind === "layout") {
@@ -31,7 +38,7 @@ export function formatImageLocation(location: ImageLocation): string {
  *
  * @example
  * ```ts
- * import { imageTarget } from "./location.ts";
+ * import { imageTarget } from "@spackle/spackle/image";
  * imageTarget("oci+http://127.0.0.1:5000/spack/cache", "hello-app");
  * imageTarget("./images", "hello-app"); // { kind: "layout", path: "/…/images", tag: "hello-app" }
  * ```

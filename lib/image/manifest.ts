@@ -45,6 +45,12 @@ export const DOCKER_FORMAT: ManifestFormat = {
  * The format of manifest media type `mediaType`.
  *
  * @throws {FormatError} naming `source` for anything but an OCI or Docker image manifest.
+ *
+ * @example
+ * ```ts
+ * import { manifestFormat } from "@spackle/spackle/image";
+ * manifestFormat("application/vnd.oci.image.manifest.v1+json", "base"); // OCI_FORMAT
+ * ```
  */
 export function manifestFormat(mediaType: string, source: string): ManifestFormat {
   if (mediaType === OCI_MANIFEST) return OCI_FORMAT;
@@ -70,7 +76,7 @@ export interface ImageManifestInput {
  *
  * @example
  * ```ts
- * import { imageManifest, OCI_FORMAT } from "./manifest.ts";
+ * import { imageManifest, OCI_FORMAT } from "@spackle/spackle/image";
  * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
  * const bytes = imageManifest({
  *   mediaType: OCI_FORMAT.manifest,

@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { composeImage, imageTarget } from "./mod.ts";
- * import { openMirror } from "../mirror/open.ts";
+ * import { composeImage, imageTarget } from "@spackle/spackle/image";
+ * import { openMirror } from "@spackle/spackle";
  * const mirror = await openMirror("./buildcache");
  * const image = await composeImage({
  *   base: "debian:12",

@@ -13,7 +13,7 @@ import { type ConcreteSpec, edgesOf, isExternal, type SpecNode } from "../spec/s
  *
  * @example
  * ```ts
- * import { imageLayerOrder } from "./order.ts";
+ * import { imageLayerOrder } from "@spackle/spackle/image";
  * const libz = { name: "zlib", hash: "z".repeat(32) };
  * const app = {
  *   name: "app",

@@ -27,7 +27,7 @@ const ARM_VENDORS = new Set(["ARM", "Cavium", "Fujitsu", "Apple", "HiSilicon", "
  *
  * @example
  * ```ts
- * import { goArch } from "./platform.ts";
+ * import { goArch } from "@spackle/spackle/image";
  * goArch({ name: "zlib", hash: "x", arch: { platform: "linux", platform_os: "debian12", target: "x86_64" } }); // "amd64"
  * ```
  */
@@ -45,7 +45,15 @@ export function goArch(node: SpecNode): string {
   return family;
 }
 
-/** `os/architecture`, the form registries and `docker --platform` use. */
+/**
+ * `os/architecture`, the form registries and `docker --platform` use.
+ *
+ * @example
+ * ```ts
+ * import { formatPlatform } from "@spackle/spackle/image";
+ * formatPlatform({ os: "linux", architecture: "arm64" }); // "linux/arm64"
+ * ```
+ */
 export function formatPlatform(platform: ImagePlatform): string {
   return `${platform.os}/${platform.architecture}`;
 }
@@ -57,6 +65,14 @@ export function formatPlatform(platform: ImagePlatform): string {
  * @throws {PlatformMismatchError} when the nodes span several architectures or a non-Linux
  * platform (images run Linux programs).
  * @throws {FormatError} when no node records a target.
+ *
+ * @example
+ * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { formatPlatform, specsPlatform } from "@spackle/spackle/image";
+ * const specs = await (await openMirror("./cache")).listSpecs();
+ * console.log(formatPlatform(specsPlatform(specs.map((spec) => spec.node)))); // "linux/amd64"
+ * ```
  */
 export function specsPlatform(nodes: readonly SpecNode[]): ImagePlatform {
   let found: { platform: ImagePlatform; node: SpecNode } | undefined;

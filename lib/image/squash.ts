@@ -29,7 +29,7 @@ export interface SquashSource {
  *
  * @example
  * ```ts
- * import { squashLayers } from "./squash.ts";
+ * import { squashLayers } from "@spackle/spackle/image";
  * const open = (path: string) => async () => (await Deno.open(path)).readable;
  * const layer = await squashLayers(
  *   [{ name: "a", open: open("a.tar.gz") }, { name: "b", open: open("b.tar.gz") }],

@@ -31,7 +31,7 @@ const METADATA_FILE = /^(.+)\/\.spack\/[^/]+$/;
  *
  * @example
  * ```ts
- * import { inspectPackageTarball } from "./tarball.ts";
+ * import { inspectPackageTarball } from "@spackle/spackle/image";
  * const file = await Deno.open("zlib.tar.gz");
  * const { prefix, diffId } = await inspectPackageTarball(file.readable, "zlib.tar.gz", true);
  * ```

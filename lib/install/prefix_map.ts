@@ -22,6 +22,20 @@ export interface InstallLayout {
  * prefixes of the spec, its link dependencies breadth-first and its direct run dependencies (those
  * recorded in `hash_to_prefix`), then the old store root as the generic fallback. Identity pairs
  * are dropped; an empty map means nothing needs relocating.
+ *
+ * @example
+ * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { parseBuildInfo } from "@spackle/spackle/buildcache";
+ * import { buildPrefixMap } from "@spackle/spackle/relocate";
+ * const [spec] = await (await openMirror("./cache")).listSpecs();
+ * const path = "/opt/sw/pkg/.spack/binary_distribution";
+ * const map = buildPrefixMap(parseBuildInfo(await Deno.readTextFile(path), path), spec, {
+ *   storeRoot: "/opt/sw",
+ *   unpaddedRoot: "/opt/sw",
+ *   prefixOf: (node) => `/opt/sw/${node.name}-${node.hash}`,
+ * });
+ * ```
  */
 export function buildPrefixMap(
   info: BuildInfo,

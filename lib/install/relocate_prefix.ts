@@ -11,7 +11,8 @@
 import { join, normalize } from "node:path";
 import type { BuildInfo } from "../buildcache/buildinfo.ts";
 import { RelocationError, UnsafeTarballError } from "../errors.ts";
-import { relocateBinaryFile, relocateTextFile } from "../relocate/mod.ts";
+import { relocateBinaryFile } from "../relocate/binary.ts";
+import { relocateTextFile } from "../relocate/text.ts";
 import { relocateElfFile } from "../relocate/elf.ts";
 import { relocateLink } from "../relocate/links.ts";
 
@@ -31,6 +32,16 @@ export interface RelocationSummary {
  * @param source Names the tarball in errors.
  * @throws {UnsafeTarballError} when a listed path escapes `dir` or is not the expected file type.
  * @throws {RelocationError} when a prefix cannot be rewritten exactly (e.g. it would grow in a binary).
+ *
+ * @example
+ * ```ts
+ * import { parseBuildInfo } from "@spackle/spackle/buildcache";
+ * import { relocatePrefix } from "@spackle/spackle/relocate";
+ * const dir = "/opt/sw/zlib-ng-2.2.4-abc";
+ * const info = parseBuildInfo(await Deno.readTextFile(`${dir}/.spack/binary_distribution`), dir);
+ * const map = new Map([[info.hash_to_prefix["abc"], dir]]);
+ * const { binaries, links, textFiles } = await relocatePrefix(dir, info, map, "zlib-ng tarball");
+ * ```
  */
 export async function relocatePrefix(
   dir: string,

@@ -93,7 +93,7 @@ interface SpecImage {
  *
  * @example
  * ```ts
- * import { OciMirror } from "./oci.ts";
+ * import { OciMirror } from "@spackle/spackle/mirror";
  * const mirror = new OciMirror("oci+http://127.0.0.1:5000/spack/cache");
  * for (const spec of await mirror.listSpecs()) console.log(spec.node.name);
  * ```

@@ -48,7 +48,17 @@ export interface UrlMirrorOptions {
   signer?: Signer;
 }
 
-/** {@link Mirror} in Spack's URL layout v3 (read and write) and v2 (read only). */
+/**
+ * {@link Mirror} in Spack's URL layout v3 (read and write) and v2 (read only).
+ *
+ * @example
+ * ```ts
+ * import { UrlMirror } from "@spackle/spackle/mirror";
+ * import { FsStore } from "@spackle/spackle/storage";
+ * const mirror = new UrlMirror(new FsStore("./cache"), { onWarning: console.warn });
+ * console.log(await mirror.updateIndex(), "specs indexed");
+ * ```
+ */
 export class UrlMirror implements Mirror {
   readonly #store: ObjectStore;
   readonly #warn: (message: string) => void;

@@ -47,7 +47,7 @@ interface LayoutIndex {
  *
  * @example
  * ```ts
- * import { OciLayout } from "./layout.ts";
+ * import { OciLayout } from "@spackle/spackle/oci";
  * const layout = new OciLayout("./images");
  * console.log(await layout.listTags());
  * ```

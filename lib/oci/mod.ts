@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { openImageRepository, parseImageLocation } from "./mod.ts";
+ * import { openImageRepository, parseImageLocation } from "@spackle/spackle/oci";
  * const repo = openImageRepository(parseImageLocation("oci-layout:./images"));
  * console.log(await repo.listTags());
  * ```

@@ -26,7 +26,16 @@ export type ImageLocation =
   | { kind: "registry"; reference: ImageReference; plainHttp: boolean }
   | { kind: "layout"; path: string; tag?: string };
 
-/** Whether `text` names an OCI image-layout directory (`oci-layout:PATH`). */
+/**
+ * Whether `text` names an OCI image-layout directory (`oci-layout:PATH`).
+ *
+ * @example
+ * ```ts
+ * import { isOciLayoutUrl } from "@spackle/spackle/oci";
+ * isOciLayoutUrl("oci-layout:./images"); // true
+ * isOciLayoutUrl("oci://ghcr.io/acme/cache"); // false
+ * ```
+ */
 export function isOciLayoutUrl(text: string): boolean {
   return text.startsWith(OCI_LAYOUT_SCHEME);
 }
@@ -36,6 +45,13 @@ export function isOciLayoutUrl(text: string): boolean {
  * when that part holds no `/`; `oci-layout:///abs/path` is accepted as a URL form.
  *
  * @throws {FormatError} for a malformed reference.
+ *
+ * @example
+ * ```ts
+ * import { parseImageLocation } from "@spackle/spackle/oci";
+ * parseImageLocation("oci-layout:./images:v1"); // { kind: "layout", path: "<cwd>/images", tag: "v1" }
+ * parseImageLocation("oci+http://127.0.0.1:5000/app:1.0").kind; // "registry"
+ * ```
  */
 export function parseImageLocation(text: string): ImageLocation {
   if (isOciLayoutUrl(text)) {
@@ -56,7 +72,16 @@ export function parseImageLocation(text: string): ImageLocation {
   return { kind: "registry", reference: parseImageReference(text), plainHttp: false };
 }
 
-/** The repository a location opens; registry clients take `registry` options. */
+/**
+ * The repository a location opens; registry clients take `registry` options.
+ *
+ * @example
+ * ```ts
+ * import { openImageRepository, parseImageLocation } from "@spackle/spackle/oci";
+ * const repo = openImageRepository(parseImageLocation("oci+http://127.0.0.1:5000/app"));
+ * const { mediaType } = await repo.getManifest("latest");
+ * ```
+ */
 export function openImageRepository(
   location: ImageLocation,
   registry: RegistryClientOptions = {},
@@ -69,7 +94,15 @@ export function openImageRepository(
   return new RegistryRepository(client, location.reference.repository);
 }
 
-/** The location's tag: the layout's, else the reference's (`latest` when none was given). */
+/**
+ * The location's tag: the layout's, else the reference's (`latest` when none was given).
+ *
+ * @example
+ * ```ts
+ * import { locationTag, parseImageLocation } from "@spackle/spackle/oci";
+ * locationTag(parseImageLocation("ghcr.io/acme/app:1.0")); // "1.0"
+ * ```
+ */
 export function locationTag(location: ImageLocation): string | undefined {
   return location.kind === "layout" ? location.tag : location.reference.tag;
 }

@@ -60,7 +60,17 @@ export interface ImageRepository {
   deleteManifest?(digest: string): Promise<void>;
 }
 
-/** {@link ImageRepository} over repository `name` of a registry, through a {@link RegistryClient}. */
+/**
+ * {@link ImageRepository} over repository `name` of a registry, through a {@link RegistryClient}.
+ *
+ * @example
+ * ```ts
+ * import { RegistryRepository } from "@spackle/spackle/oci";
+ * import { RegistryClient } from "@spackle/spackle/registry";
+ * const repo = new RegistryRepository(new RegistryClient("ghcr.io"), "acme/app");
+ * console.log(await repo.listTags());
+ * ```
+ */
 export class RegistryRepository implements ImageRepository {
   /** `host/repository`. */
   readonly location: string;

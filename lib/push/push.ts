@@ -56,7 +56,21 @@ export interface PushResult {
   skipped: string[];
 }
 
-/** Some specs could not be pushed; the others were. `failures` pairs spec and error. */
+/**
+ * Some specs could not be pushed; the others were. `failures` pairs spec and error.
+ *
+ * @example
+ * ```ts
+ * import { openMirror, openStore, PushError, pushSpecs } from "@spackle/spackle";
+ * const store = await openStore("/opt/spack/opt/spack");
+ * try {
+ *   await pushSpecs(await openMirror("./cache"), store, store.specs);
+ * } catch (e) {
+ *   if (!(e instanceof PushError)) throw e;
+ *   for (const { spec, error } of e.failures) console.error(spec, error.message);
+ * }
+ * ```
+ */
 export class PushError extends SpackleError {
   /** Creates the error from the failures collected while pushing. */
   constructor(readonly failures: { spec: string; error: Error }[]) {

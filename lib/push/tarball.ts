@@ -14,7 +14,8 @@ import { createFileClassifier, isSpackMetadataPath } from "../relocate/classify.
 import { hashTap } from "../stream/digest.ts";
 import { parallelGzipStream } from "../stream/parallel_gzip.ts";
 import { streamOf } from "../stream/io.ts";
-import { createTarStream, type TarEntry, walkPrefix } from "../tar/mod.ts";
+import { createTarStream, type TarEntry } from "../tar/writer.ts";
+import { walkPrefix } from "../tar/walk.ts";
 import type { PushedTarball } from "../mirror/types.ts";
 
 /** What the tarball records about where the spec was built. */
@@ -36,6 +37,19 @@ export interface SpecTarball extends PushedTarball {
  * @param info The buildinfo header fields; its `hash_to_prefix`, `sbang_install_path` and
  * `buildpath` are the prefixes searched for when classifying files.
  * @param onBytes Called with the running count of compressed bytes written.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "@spackle/spackle";
+ * import { createSpecTarball } from "@spackle/spackle/tar";
+ * const store = await openStore("/opt/spack/opt/spack");
+ * const [{ spec, prefix }] = store.specs;
+ * const tarball = await createSpecTarball(prefix, prefix, {
+ *   buildpath: store.root,
+ *   hash_to_prefix: { [spec.node.hash]: prefix },
+ * }, "package.tar.gz");
+ * console.log(tarball.sha256, tarball.size, tarball.buildinfo.relocate_textfiles);
+ * ```
  */
 export async function createSpecTarball(
   dir: string,

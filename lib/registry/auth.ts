@@ -102,7 +102,16 @@ export function parseWwwAuthenticate(header: string, registry: string): Challeng
   }
 }
 
-/** The access scopes a request needs, as `repository:<name>:<action>` atoms (one action each). */
+/**
+ * The access scopes a request needs, as `repository:<name>:<action>` atoms (one action each).
+ *
+ * @example
+ * ```ts
+ * import { repositoryScopes } from "@spackle/spackle/registry";
+ * repositoryScopes("acme/cache", ["pull", "push"]);
+ * // ["repository:acme/cache:pull", "repository:acme/cache:push"]
+ * ```
+ */
 export function repositoryScopes(repository: string, actions: readonly string[]): string[] {
   return actions.map((action) => `repository:${repository}:${action}`);
 }

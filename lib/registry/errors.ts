@@ -11,6 +11,17 @@ import { SpackleError } from "../errors.ts";
  * A registry request failed: an unexpected HTTP status, a dropped connection, a protocol breach.
  * `status` is undefined when no response arrived. `codes` are the registry's error codes from
  * the JSON error body (OCI distribution spec, "Error Codes"), e.g. `MANIFEST_UNKNOWN`.
+ *
+ * @example
+ * ```ts
+ * import { RegistryClient, RegistryError } from "@spackle/spackle/registry";
+ * try {
+ *   await new RegistryClient("ghcr.io").listTags("acme/cache");
+ * } catch (e) {
+ *   if (e instanceof RegistryError) console.error(e.status, e.codes, e.retryable);
+ *   else throw e;
+ * }
+ * ```
  */
 export class RegistryError extends SpackleError {
   /** Creates the error for `method` on `url` (already redacted) with an optional HTTP status. */
@@ -35,7 +46,20 @@ export class RegistryError extends SpackleError {
   }
 }
 
-/** Login to a registry failed or is impossible (bad credentials, unsupported or malformed challenge). */
+/**
+ * Login to a registry failed or is impossible (bad credentials, unsupported or malformed challenge).
+ *
+ * @example
+ * ```ts
+ * import { RegistryAuthError, RegistryClient } from "@spackle/spackle/registry";
+ * try {
+ *   await new RegistryClient("ghcr.io").listTags("acme/private");
+ * } catch (e) {
+ *   if (e instanceof RegistryAuthError) console.error("log in to", e.registry);
+ *   else throw e;
+ * }
+ * ```
+ */
 export class RegistryAuthError extends SpackleError {
   /** Creates the error; `registry` is the host (`host[:port]`) that asked for authentication. */
   constructor(readonly registry: string, detail: string) {

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { parseOciMirrorUrl, RegistryClient } from "./mod.ts";
+ * import { parseOciMirrorUrl, RegistryClient } from "@spackle/spackle/registry";
  *
  * const { reference, plainHttp } = parseOciMirrorUrl("oci+http://127.0.0.1:5000/spack/cache");
  * const client = new RegistryClient(reference.domain, { plainHttp });
@@ -17,7 +17,7 @@
 
 export * from "./reference.ts";
 export * from "./media_types.ts";
-export * from "./errors.ts";
+export { RegistryAuthError, RegistryError } from "./errors.ts";
 // The shared errors this client throws, so the module is usable on its own.
 export {
   DigestMismatchError,

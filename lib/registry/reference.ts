@@ -140,7 +140,16 @@ export interface OciMirrorLocation {
   readonly plainHttp: boolean;
 }
 
-/** Whether `url` is an OCI mirror URL (`oci://` or `oci+http://`), as Spack's `is_oci_url`. */
+/**
+ * Whether `url` is an OCI mirror URL (`oci://` or `oci+http://`), as Spack's `is_oci_url`.
+ *
+ * @example
+ * ```ts
+ * import { isOciUrl } from "@spackle/spackle/registry";
+ * isOciUrl("oci+http://127.0.0.1:5000/cache"); // true
+ * isOciUrl("s3://bucket/cache"); // false
+ * ```
+ */
 export function isOciUrl(url: string): boolean {
   return url.startsWith("oci://") || url.startsWith("oci+http://");
 }
@@ -165,7 +174,15 @@ export function parseOciMirrorUrl(url: string): OciMirrorLocation {
   return { reference: parseImageReference(rest), plainHttp };
 }
 
-/** Formats a mirror location back into its `oci://` or `oci+http://` URL (without tag or digest). */
+/**
+ * Formats a mirror location back into its `oci://` or `oci+http://` URL (without tag or digest).
+ *
+ * @example
+ * ```ts
+ * import { formatOciMirrorUrl, parseOciMirrorUrl } from "@spackle/spackle/registry";
+ * formatOciMirrorUrl(parseOciMirrorUrl("oci+http://127.0.0.1:5000/cache/")); // "oci+http://127.0.0.1:5000/cache"
+ * ```
+ */
 export function formatOciMirrorUrl(location: OciMirrorLocation): string {
   const { reference, plainHttp } = location;
   return `${plainHttp ? "oci+http" : "oci"}://${reference.domain}/${reference.repository}`;

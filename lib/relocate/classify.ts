@@ -56,6 +56,13 @@ export function createFileClassifier(prefixes: readonly string[]): FileClassifie
 /**
  * Whether `path` (relative to the install prefix, POSIX separators) is Spack's metadata
  * directory `.spack` or inside it; push never classifies or lists such files.
+ *
+ * @example
+ * ```ts
+ * import { isSpackMetadataPath } from "@spackle/spackle/relocate";
+ * isSpackMetadataPath(".spack/spec.json"); // true
+ * isSpackMetadataPath("lib/.spackrc"); // false
+ * ```
  */
 export function isSpackMetadataPath(path: string): boolean {
   const rel = path.replace(/^(\.\/)+/, "");

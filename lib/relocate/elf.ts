@@ -36,6 +36,18 @@ export interface ElfStringChange {
  * place (code `ELF_GROW`). Nothing was written to the file. Spack's equivalent is
  * `ElfCStringUpdatesFailed`, after which it runs `patchelf --force-rpath` (reference §1.6, E03,
  * E05); a longer install prefix, or more padding at build time, avoids it.
+ *
+ * @example
+ * ```ts
+ * import { ElfGrowError, relocateElfFile } from "@spackle/spackle/relocate";
+ * const map = new Map([["/opt/build/store", "/opt/a/much/longer/install/root"]]);
+ * try {
+ *   await relocateElfFile("/opt/a/much/longer/install/root/bin/app", map);
+ * } catch (e) {
+ *   if (e instanceof ElfGrowError) console.error(e.rpath, e.interpreter); // the strings that would grow
+ *   else throw e;
+ * }
+ * ```
  */
 export class ElfGrowError extends RelocationError {
   /** Creates the error for `file` with the changes that did not fit (at least one is set). */

@@ -12,6 +12,18 @@ const FIX_HINT = " To fix this, compile with more padding (config:install_tree:p
 /**
  * A binary holds an old prefix whose replacement is longer; binaries can only keep or shrink
  * string lengths. Code `CANNOT_GROW_STRING`.
+ *
+ * @example
+ * ```ts
+ * import { relocateBinaryFile, CannotGrowStringError } from "@spackle/spackle/relocate";
+ * const map = new Map([["/opt/build/store", "/opt/a/much/longer/install/root"]]);
+ * try {
+ *   await relocateBinaryFile("/opt/a/much/longer/install/root/bin/app", map);
+ * } catch (e) {
+ *   if (e instanceof CannotGrowStringError) console.error(e.file, e.message); // install into a shorter root, or pad
+ *   else throw e;
+ * }
+ * ```
  */
 export class CannotGrowStringError extends RelocationError {
   /**
@@ -31,6 +43,18 @@ export class CannotGrowStringError extends RelocationError {
 /**
  * A NUL-terminated string would have to shrink by at most 7 bytes while its last bytes change,
  * which could corrupt strings the linker merged into its tail. Code `CANNOT_SHRINK_C_STRING`.
+ *
+ * @example
+ * ```ts
+ * import { relocateBinaryFile, CannotShrinkCStringError } from "@spackle/spackle/relocate";
+ * const map = new Map([["/opt/build/store", "/opt/r"]]);
+ * try {
+ *   await relocateBinaryFile("/opt/r/bin/app", map);
+ * } catch (e) {
+ *   if (e instanceof CannotShrinkCStringError) console.error(e.file, e.message); // pick a root 8 or more bytes shorter, or the same length
+ *   else throw e;
+ * }
+ * ```
  */
 export class CannotShrinkCStringError extends RelocationError {
   /**

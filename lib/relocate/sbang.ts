@@ -32,6 +32,17 @@ const encoder = new TextEncoder();
 /**
  * `<root>/bin/sbang` would be longer than {@link SHEBANG_LIMIT} bytes, so `#!/bin/sh <sbang>`
  * could not shorten any shebang (code `SBANG_PATH`; Spack's `SbangPathError`, S17).
+ *
+ * @example
+ * ```ts
+ * import { sbangInstallPath, SbangPathError } from "@spackle/spackle/relocate";
+ * try {
+ *   sbangInstallPath("/" + "x".repeat(200));
+ * } catch (e) {
+ *   if (e instanceof SbangPathError) console.error(e.sbangPath.length, e.length); // over 127 bytes
+ *   else throw e;
+ * }
+ * ```
  */
 export class SbangPathError extends RelocationError {
   /** Creates the error for the sbang path that is too long. */

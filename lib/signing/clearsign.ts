@@ -31,7 +31,7 @@ export interface VerifiedText {
  *
  * @example
  * ```ts
- * import { loadTrustedKeys, verifyClearsigned } from "@spackle/spackle";
+ * import { loadTrustedKeys, verifyClearsigned } from "@spackle/spackle/signing";
  * const keys = await loadTrustedKeys(["harness-signing-key.pub"]);
  * const manifest = await Deno.readTextFile("x.spec.manifest.json");
  * const { text, fingerprint } = await verifyClearsigned(manifest, keys, "x.spec.manifest.json");

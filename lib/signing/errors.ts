@@ -26,6 +26,20 @@ export interface SignatureErrorInfo {
  * A document (spec manifest, v2 spec file) whose signature is missing, made by a key that is not
  * trusted, or invalid. `source` names the document; `keyId` and `fingerprint` name the signing
  * key when the signature says which it is.
+ *
+ * @example
+ * ```ts
+ * import { installSpecs, loadTrustedKeys, openMirror, SignatureError } from "@spackle/spackle";
+ * const mirror = await openMirror("./cache");
+ * const trustedKeys = await loadTrustedKeys(["ci-signing.pub"]);
+ * try {
+ *   await installSpecs(mirror, await mirror.listSpecs(), { root: "/opt/sw", trustedKeys });
+ * } catch (e) {
+ *   const cause = e instanceof Error ? e.cause : undefined;
+ *   if (cause instanceof SignatureError) console.error(cause.problem, cause.source, cause.keyId);
+ *   else throw e;
+ * }
+ * ```
  */
 export class SignatureError extends SpackleError {
   /** Long key id of the signer (16 uppercase hex), when known. */

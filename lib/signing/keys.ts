@@ -28,7 +28,7 @@ export interface TrustedKey {
  *
  * @example
  * ```ts
- * import { readTrustedKeys } from "@spackle/spackle";
+ * import { readTrustedKeys } from "@spackle/spackle/signing";
  * const [key] = await readTrustedKeys(await Deno.readTextFile("spack.pub"), "spack.pub");
  * console.log(key.fingerprint);
  * ```
@@ -49,7 +49,7 @@ export async function readTrustedKeys(
  *
  * @example
  * ```ts
- * import { loadTrustedKeys } from "@spackle/spackle";
+ * import { loadTrustedKeys } from "@spackle/spackle/signing";
  * const keys = await loadTrustedKeys(["/etc/spackle/trusted-keys"]);
  * ```
  *
@@ -72,7 +72,7 @@ export async function loadTrustedKeys(paths: readonly string[]): Promise<Trusted
  *
  * @example
  * ```ts
- * import { normalizeKeyId } from "@spackle/spackle";
+ * import { normalizeKeyId } from "@spackle/spackle/signing";
  * normalizeKeyId("0x33e7 f468 3ce2 032a cc90  832b 78cf 5a6e 150d e926");
  * // "33E7F4683CE2032ACC90832B78CF5A6E150DE926"
  * ```

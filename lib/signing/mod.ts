@@ -5,7 +5,8 @@
  *
  * @example
  * ```ts
- * import { loadSigningKey, loadTrustedKeys, openMirror } from "@spackle/spackle";
+ * import { openMirror } from "@spackle/spackle";
+ * import { loadSigningKey, loadTrustedKeys } from "@spackle/spackle/signing";
  * const signer = await loadSigningKey({ key: "signing.asc" });
  * const mirror = await openMirror("./cache", { signer });
  * const trustedKeys = await loadTrustedKeys(["signing.pub"]);

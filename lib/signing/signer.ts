@@ -47,7 +47,7 @@ export interface CreateSignerOptions {
  *
  * @example
  * ```ts
- * import { createSigner } from "@spackle/spackle";
+ * import { createSigner } from "@spackle/spackle/signing";
  * const signer = await createSigner(await Deno.readTextFile("ci-signing.asc"), {
  *   passphrase: Deno.env.get("SIGNING_PASSPHRASE"),
  * });
@@ -138,7 +138,7 @@ export interface SigningKeyOptions {
  *
  * @example
  * ```ts
- * import { loadSigningKey } from "@spackle/spackle";
+ * import { loadSigningKey } from "@spackle/spackle/signing";
  * const signer = await loadSigningKey({
  *   key: "33E7F4683CE2032ACC90832B78CF5A6E150DE926",
  *   gpgHome: `${Deno.env.get("HOME")}/.gnupg`,

@@ -33,6 +33,13 @@ export function base32(bytes: Uint8Array): string {
  * recomputed, since Spack versions serialise the same node differently.
  *
  * @param node A node dict in Spack's serialisation order; a `hash` key, if present, is ignored.
+ *
+ * @example
+ * ```ts
+ * import { dagHash } from "@spackle/spackle/spec";
+ * const arch = { platform: "linux", platform_os: "debian12", target: "x86_64" };
+ * dagHash({ name: "hello", version: "1.0", arch }); // 32 characters of [a-z2-7]
+ * ```
  */
 export function dagHash(node: Record<string, unknown>): string {
   const { hash: _ignored, ...rest } = node;

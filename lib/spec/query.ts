@@ -94,7 +94,7 @@ export type QueryTarget = Pick<ConcreteSpec, "node" | "nodes">;
  *   (target ranges such as `target=x86_64:`, which need microarchitecture data).
  * @example
  * ```ts
- * import { parseSpecQuery } from "@spackle/spackle";
+ * import { parseSpecQuery } from "@spackle/spackle/spec";
  * const query = parseSpecQuery("hdf5@1.10: +mpi ^openmpi");
  * query.root.name; // "hdf5"
  * ```
@@ -114,7 +114,8 @@ export function parseSpecQuery(text: string): SpecQuery {
  * @throws {SpecSyntaxError} when `query` is text that does not parse.
  * @example
  * ```ts
- * import { matchesQuery, openMirror } from "@spackle/spackle";
+ * import { openMirror } from "@spackle/spackle";
+ * import { matchesQuery } from "@spackle/spackle/spec";
  * const mirror = await openMirror("file:///srv/buildcache");
  * const mpiBuilds = (await mirror.listSpecs()).filter((s) => matchesQuery(s, "+mpi ^openmpi@4:"));
  * ```

@@ -32,7 +32,7 @@ function dagOf(item: SpecHolder): ReadonlyMap<string, SpecNode> {
  * @throws {SpecSyntaxError} when `selector` does not parse.
  * @example
  * ```ts
- * import { matchesSelector, type SpecNode } from "@spackle/spackle";
+ * import { matchesSelector, type SpecNode } from "@spackle/spackle/spec";
  * const node: SpecNode = { name: "zlib", version: "1.3.1", hash: "abcdefghijklmnopqrstuvwxyz234567" };
  * matchesSelector(node, "zlib@1.3"); // true
  * ```

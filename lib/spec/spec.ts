@@ -84,6 +84,13 @@ export interface ConcreteSpec {
  * `upgradeLegacySpecFile`), and normalises old edges to the v5 shape in memory.
  *
  * @throws {FormatError} naming `source` when the document is not a spec file.
+ *
+ * @example
+ * ```ts
+ * import { parseSpecFile } from "@spackle/spackle/spec";
+ * const spec = parseSpecFile(JSON.parse(await Deno.readTextFile("spec.json")), "spec.json");
+ * console.log(spec.node.name, spec.nodes.size);
+ * ```
  */
 export function parseSpecFile(doc: unknown, source: string): ConcreteSpec {
   doc = upgradeLegacySpecFile(doc);
@@ -117,7 +124,17 @@ function checkNode(raw: SpecNode, source: string): SpecNode {
   return raw;
 }
 
-/** Builds a {@link ConcreteSpec} rooted at `hash` from a pool of nodes (e.g. an index). */
+/**
+ * Builds a {@link ConcreteSpec} rooted at `hash` from a pool of nodes (e.g. an index).
+ *
+ * @example
+ * ```ts
+ * import { parseSpecFile, specFromNodes } from "@spackle/spackle/spec";
+ * const spec = parseSpecFile(JSON.parse(await Deno.readTextFile("spec.json")), "spec.json");
+ * const [edge] = spec.node.dependencies ?? [];
+ * const dependency = specFromNodes(edge.hash, spec.nodes); // the dependency with its own DAG
+ * ```
+ */
 export function specFromNodes(hash: string, pool: ReadonlyMap<string, SpecNode>): ConcreteSpec {
   const root = pool.get(hash);
   if (!root) throw new FormatError("index", `no node with hash ${hash}`);
@@ -135,7 +152,16 @@ export function specFromNodes(hash: string, pool: ReadonlyMap<string, SpecNode>)
   return { node: root, nodes };
 }
 
-/** The spec file document for `spec`: root first, then a pre-order walk over all edges. */
+/**
+ * The spec file document for `spec`: root first, then a pre-order walk over all edges.
+ *
+ * @example
+ * ```ts
+ * import { parseSpecFile, toSpecFile } from "@spackle/spackle/spec";
+ * const spec = parseSpecFile(JSON.parse(await Deno.readTextFile("spec.json")), "spec.json");
+ * await Deno.writeTextFile("copy.spec.json", JSON.stringify(toSpecFile(spec)));
+ * ```
+ */
 export function toSpecFile(spec: ConcreteSpec): SpecFile {
   const order: SpecNode[] = [];
   const seen = new Set<string>();
@@ -152,12 +178,30 @@ export function toSpecFile(spec: ConcreteSpec): SpecFile {
   return { spec: { _meta: { version: 5 }, nodes: order } };
 }
 
-/** True for nodes Spack never pushes or relocates (`external` set). */
+/**
+ * True for nodes Spack never pushes or relocates (`external` set).
+ *
+ * @example
+ * ```ts
+ * import { isExternal, parseSpecFile, traverse } from "@spackle/spackle/spec";
+ * const spec = parseSpecFile(JSON.parse(await Deno.readTextFile("spec.json")), "spec.json");
+ * const pushable = traverse(spec, ["link", "run"]).filter((node) => !isExternal(node));
+ * ```
+ */
 export function isExternal(node: SpecNode): boolean {
   return node.external !== undefined && node.external !== null;
 }
 
-/** Edges of `node` whose deptypes intersect `types`. */
+/**
+ * Edges of `node` whose deptypes intersect `types`.
+ *
+ * @example
+ * ```ts
+ * import { edgesOf, parseSpecFile } from "@spackle/spackle/spec";
+ * const spec = parseSpecFile(JSON.parse(await Deno.readTextFile("spec.json")), "spec.json");
+ * for (const edge of edgesOf(spec.node, ["build"])) console.log(edge.hash);
+ * ```
+ */
 export function edgesOf(node: SpecNode, types: readonly DepType[]): SpecEdge[] {
   return (node.dependencies ?? []).filter((e) =>
     e.parameters.deptypes.some((t) => types.includes(t))
@@ -167,6 +211,13 @@ export function edgesOf(node: SpecNode, types: readonly DepType[]): SpecEdge[] {
 /**
  * Nodes reachable from the root over `types` edges, breadth-first, root first, each once.
  * Missing nodes (not in the DAG) are skipped.
+ *
+ * @example
+ * ```ts
+ * import { parseSpecFile, shortSpec, traverse } from "@spackle/spackle/spec";
+ * const spec = parseSpecFile(JSON.parse(await Deno.readTextFile("spec.json")), "spec.json");
+ * console.log(traverse(spec, ["link", "run"]).map(shortSpec)); // root first
+ * ```
  */
 export function traverse(spec: ConcreteSpec, types: readonly DepType[]): SpecNode[] {
   const out: SpecNode[] = [];
@@ -189,6 +240,13 @@ export function traverse(spec: ConcreteSpec, types: readonly DepType[]): SpecNod
 /**
  * Spack's `specs_to_relocate`: the root, its transitive link dependencies breadth-first, then the
  * root's direct run dependencies; externals removed (relocation reference §1.2).
+ *
+ * @example
+ * ```ts
+ * import { parseSpecFile, specsToRelocate } from "@spackle/spackle/spec";
+ * const spec = parseSpecFile(JSON.parse(await Deno.readTextFile("spec.json")), "spec.json");
+ * console.log(specsToRelocate(spec).map((node) => node.name));
+ * ```
  */
 export function specsToRelocate(spec: ConcreteSpec): SpecNode[] {
   const out = traverse(spec, ["link"]);
@@ -209,7 +267,16 @@ export function targetName(node: SpecNode): string {
   return typeof t === "string" ? t : t?.name ?? "";
 }
 
-/** Short human form used in messages and progress: `name@version/hash7`. */
+/**
+ * Short human form used in messages and progress: `name@version/hash7`.
+ *
+ * @example
+ * ```ts
+ * import { parseSpecFile, shortSpec } from "@spackle/spackle/spec";
+ * const spec = parseSpecFile(JSON.parse(await Deno.readTextFile("spec.json")), "spec.json");
+ * shortSpec(spec.node); // "zlib-ng@2.2.4/abcdefg"
+ * ```
+ */
 export function shortSpec(node: SpecNode): string {
   return `${node.name}@${node.version ?? "?"}/${node.hash.slice(0, 7)}`;
 }

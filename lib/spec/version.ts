@@ -58,7 +58,7 @@ const GIT_REF = /^(git\..+|[0-9a-fA-F]{40})$/;
  * @throws {SpecSyntaxError} when `text` is empty or has characters Spack does not allow.
  * @example
  * ```ts
- * import { parseVersion } from "@spackle/spackle";
+ * import { parseVersion } from "@spackle/spackle/spec";
  * parseVersion("1.2rc1").prerelease; // [2, 1]
  * ```
  */
@@ -125,7 +125,7 @@ function compareSequences<T>(
  * @throws {SpecSyntaxError} when a string argument is not a valid version.
  * @example
  * ```ts
- * import { compareVersions } from "@spackle/spackle";
+ * import { compareVersions } from "@spackle/spackle/spec";
  * ["1.10", "1.9", "develop", "1.2rc1"].sort(compareVersions); // ["1.2rc1", "1.9", "1.10", "develop"]
  * ```
  */
@@ -159,7 +159,7 @@ function clauseSatisfied(v: Version, clause: VersionClause): boolean {
  * @throws {SpecSyntaxError} when a string argument does not parse.
  * @example
  * ```ts
- * import { versionSatisfies } from "@spackle/spackle";
+ * import { versionSatisfies } from "@spackle/spackle/spec";
  * versionSatisfies("1.4.2", "1.2:1.4"); // true: the bound 1.4 covers 1.4.x
  * versionSatisfies("1.2.3", "=1.2"); // false
  * ```
@@ -180,7 +180,7 @@ export function versionSatisfies(
  * @throws {SpecSyntaxError} with the column of the first character that does not fit.
  * @example
  * ```ts
- * import { parseVersionConstraint } from "@spackle/spackle";
+ * import { parseVersionConstraint } from "@spackle/spackle/spec";
  * parseVersionConstraint("1.2:1.4,=2.0").length; // 2
  * ```
  */
@@ -199,7 +199,7 @@ export function parseVersionConstraint(text: string): VersionConstraint {
  * @throws {SpecSyntaxError} when no valid constraint starts at `start`.
  * @example
  * ```ts
- * import { scanVersionConstraint } from "@spackle/spackle";
+ * import { scanVersionConstraint } from "@spackle/spackle/spec";
  * scanVersionConstraint("zlib@1.2: +shared", 5).end; // 9
  * ```
  */

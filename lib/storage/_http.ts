@@ -22,6 +22,17 @@ const USER_AGENT = `spackle/${denoConfig.version}`;
  * A request to a remote object store (HTTP server, S3 bucket) failed: an unexpected status, a
  * dropped connection, a malformed answer. The message names the method and the object (an
  * `s3://` URL, or the HTTP URL without userinfo or query) and never a credential.
+ *
+ * @example
+ * ```ts
+ * import { S3Store, StorageRequestError } from "@spackle/spackle/storage";
+ * try {
+ *   await new S3Store("s3://missing-bucket/cache").exists("v3/layout.json");
+ * } catch (e) {
+ *   if (e instanceof StorageRequestError) console.error(e.status, e.serviceCode); // 404 NoSuchBucket
+ *   else throw e;
+ * }
+ * ```
  */
 export class StorageRequestError extends SpackleError {
   /**

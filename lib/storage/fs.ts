@@ -18,7 +18,16 @@ export function localPath(urlOrPath: string): string {
   return resolve(urlOrPath);
 }
 
-/** {@link ObjectStore} over a directory. Writes go to a temporary name and are renamed. */
+/**
+ * {@link ObjectStore} over a directory. Writes go to a temporary name and are renamed.
+ *
+ * @example
+ * ```ts
+ * import { FsStore } from "@spackle/spackle/storage";
+ * const store = new FsStore("./cache");
+ * for await (const key of store.list("v3/manifests/spec/")) console.log(key);
+ * ```
+ */
 export class FsStore implements ObjectStore {
   /** Absolute path of the mirror root. */
   readonly root: string;

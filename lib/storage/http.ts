@@ -31,13 +31,34 @@ export interface HttpStoreOptions extends RemoteStoreOptions {
   readonly authorization?: HttpAuthorization;
 }
 
-/** An `Authorization` value for HTTP Basic authentication (RFC 7617, UTF-8). */
+/**
+ * An `Authorization` value for HTTP Basic authentication (RFC 7617, UTF-8).
+ *
+ * @example
+ * ```ts
+ * import { basicAuthorization, HttpStore } from "@spackle/spackle/storage";
+ * const password = Deno.env.get("CACHE_PASSWORD") ?? "";
+ * const store = new HttpStore("https://cache.example.org/spack", {
+ *   authorization: basicAuthorization("ci", password),
+ * });
+ * ```
+ */
 export function basicAuthorization(username: string, password: string): string {
   const bytes = new TextEncoder().encode(`${username}:${password}`);
   return `Basic ${btoa(String.fromCharCode(...bytes))}`;
 }
 
-/** An `Authorization` value for a bearer token (RFC 6750). */
+/**
+ * An `Authorization` value for a bearer token (RFC 6750).
+ *
+ * @example
+ * ```ts
+ * import { bearerAuthorization, HttpStore } from "@spackle/spackle/storage";
+ * const store = new HttpStore("https://cache.example.org/spack", {
+ *   authorization: () => bearerAuthorization(Deno.env.get("CACHE_TOKEN") ?? ""),
+ * });
+ * ```
+ */
 export function bearerAuthorization(token: string): string {
   return `Bearer ${token}`;
 }
@@ -49,7 +70,8 @@ export function bearerAuthorization(token: string): string {
  *
  * @example
  * ```ts
- * import { HttpStore, UrlMirror } from "@spackle/spackle";
+ * import { HttpStore } from "@spackle/spackle/storage";
+ * import { UrlMirror } from "@spackle/spackle/mirror";
  * const mirror = new UrlMirror(new HttpStore("https://binaries.example.org/cache"));
  * for (const spec of await mirror.listSpecs()) console.log(spec.node.name);
  * ```

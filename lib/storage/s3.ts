@@ -87,7 +87,8 @@ interface Connection extends BucketUrls {
  *
  * @example
  * ```ts
- * import { S3Store, UrlMirror } from "@spackle/spackle";
+ * import { S3Store } from "@spackle/spackle/storage";
+ * import { UrlMirror } from "@spackle/spackle/mirror";
  * const store = new S3Store("s3://my-bucket/cache", {
  *   endpointUrl: "http://127.0.0.1:9000",
  *   accessKeyId: "minio",

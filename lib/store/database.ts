@@ -66,7 +66,15 @@ export interface AddInstalledOptions {
   prefix?: (node: SpecNode) => string;
 }
 
-/** Path of the database directory of the install root `root`: `<root>/.spack-db`. */
+/**
+ * Path of the database directory of the install root `root`: `<root>/.spack-db`.
+ *
+ * @example
+ * ```ts
+ * import { databaseDir } from "@spackle/spackle/store";
+ * databaseDir("/opt/spack/opt/spack"); // "/opt/spack/opt/spack/.spack-db"
+ * ```
+ */
 export function databaseDir(root: string): string {
   return join(root, DB_DIRNAME);
 }
@@ -139,6 +147,8 @@ function parseRecord(hash: string, raw: unknown, format: number, source: string)
  *
  * @example
  * ```ts
+ * import { readDatabase, serializeDatabase } from "@spackle/spackle/store";
+ * const db = await readDatabase("/opt/spack/opt/spack");
  * await Deno.writeTextFile("index.json", serializeDatabase(db));
  * ```
  */
@@ -188,6 +198,8 @@ export async function readDatabase(root: string): Promise<InstallDatabase> {
  *
  * @example
  * ```ts
+ * import { readDatabase, writeDatabase } from "@spackle/spackle/store";
+ * const db = await readDatabase("/opt/spack/opt/spack");
  * await writeDatabase("/opt/spack/opt/spack", db);
  * ```
  */
@@ -210,6 +222,10 @@ async function writeUnlocked(root: string, db: InstallDatabase): Promise<void> {
  *
  * @example
  * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { mergeSpecs, readDatabase } from "@spackle/spackle/store";
+ * const db = await readDatabase("/opt/s");
+ * const [spec] = await (await openMirror("./cache")).listSpecs();
  * mergeSpecs(db, [spec], new Set([spec.node.hash]), (n) => ({ path: `/opt/s/${n.hash}`, installed: true }));
  * ```
  * @param locate Path and installed state of a node, called for each record created or re-checked.
@@ -263,6 +279,9 @@ export function mergeSpecs(
  *
  * @example
  * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { addInstalled } from "@spackle/spackle/store";
+ * const [spec] = await (await openMirror("./cache")).listSpecs();
  * await addInstalled("/opt/spack/opt/spack", [spec], new Set([spec.node.hash]));
  * ```
  * @returns The database as written.

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { openStore } from "./mod.ts";
+ * import { openStore } from "@spackle/spackle/store";
  * const store = await openStore("/opt/spack/opt/spack");
  * for (const s of store.specs) console.log(s.spec.node.name, s.prefix);
  * ```

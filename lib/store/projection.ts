@@ -24,6 +24,9 @@ const PADDED_LENGTH_TRUE = 4096 - 300;
  *
  * @example
  * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { relativePrefix } from "@spackle/spackle/store";
+ * const [{ node }] = await (await openMirror("./cache")).listSpecs();
  * relativePrefix(node); // "linux-x86_64/zlib-1.3.1-abcdefghijklmnopqrstuvwxyz234567"
  * ```
  * @throws {FormatError} when the node has no `version` or no `arch` (it is not concrete).

@@ -25,7 +25,18 @@ export interface HashTap {
   readonly digest: Promise<StreamDigest>;
 }
 
-/** Creates a pass-through stage that hashes every chunk (SHA-256) on its way. */
+/**
+ * Creates a pass-through stage that hashes every chunk (SHA-256) on its way.
+ *
+ * @example
+ * ```ts
+ * import { hashTap } from "@spackle/spackle/stream";
+ * const tap = hashTap();
+ * const file = await Deno.open("package.tar");
+ * await file.readable.pipeThrough(tap.stream).pipeTo(new WritableStream());
+ * const { sha256, size } = await tap.digest;
+ * ```
+ */
 export function hashTap(): HashTap {
   const hash = createHash("sha256");
   let size = 0;
@@ -58,6 +69,16 @@ export function hashTap(): HashTap {
  * so a consumer writing to a temporary file discards it.
  *
  * @param where Names the blob in the error (URL, path or digest).
+ *
+ * @example
+ * ```ts
+ * import { verifySha256 } from "@spackle/spackle/stream";
+ * const digest = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+ * const blob = await Deno.open("blob.tar.gz");
+ * // Rejects with DigestMismatchError when the bytes do not hash to `digest`.
+ * await blob.readable.pipeThrough(verifySha256(digest, "blob.tar.gz"))
+ *   .pipeTo((await Deno.create("copy.tar.gz")).writable);
+ * ```
  */
 export function verifySha256(
   expected: string,
@@ -77,7 +98,15 @@ export function verifySha256(
   });
 }
 
-/** SHA-256 of a byte string or UTF-8 text, lower-case hex. */
+/**
+ * SHA-256 of a byte string or UTF-8 text, lower-case hex.
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "@spackle/spackle/stream";
+ * sha256Hex("foo"); // "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+ * ```
+ */
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
 }

@@ -14,6 +14,13 @@ const GZIP_OS_OFFSET = 9;
  * Compresses with deflate level `level` (default 6, as Spack). The header is made identical to
  * Python's `GzipFile(mtime=0)` (no name, mtime 0, OS 255) so blobs differ from Spack's only
  * where the deflate implementation does.
+ *
+ * @example
+ * ```ts
+ * import { gzipStream } from "@spackle/spackle/stream";
+ * const tar = await Deno.open("package.tar");
+ * await tar.readable.pipeThrough(gzipStream(9)).pipeTo((await Deno.create("package.tar.gz")).writable);
+ * ```
  */
 export function gzipStream(level = 6): TransformStream<Uint8Array, Uint8Array> {
   const web = Duplex.toWeb(
@@ -41,7 +48,16 @@ export function setGzipOsByte(): TransformStream<Uint8Array, Uint8Array> {
   });
 }
 
-/** Decompresses gzip (one or more members). Corrupt input errors the stream. */
+/**
+ * Decompresses gzip (one or more members). Corrupt input errors the stream.
+ *
+ * @example
+ * ```ts
+ * import { gunzipStream } from "@spackle/spackle/stream";
+ * const blob = await Deno.open("package.tar.gz");
+ * const tar = blob.readable.pipeThrough(gunzipStream());
+ * ```
+ */
 export function gunzipStream(): TransformStream<Uint8Array, Uint8Array> {
   const web = Duplex.toWeb(createGunzip());
   return web as unknown as TransformStream<Uint8Array, Uint8Array>;

@@ -64,11 +64,11 @@ interface Staged {
  * @throws {UsageError} if `destination` already exists.
  *
  * @example
- * ```ts ignore
- * import { createGunzip } from "node:zlib";
- * import { Duplex } from "node:stream";
+ * ```ts
+ * import { extractPackageTarball } from "@spackle/spackle/tar";
+ * import { gunzipStream } from "@spackle/spackle/stream";
  * const blob = await Deno.open("blobs/sha256/3c/3c8d8d…");
- * const tar = blob.readable.pipeThrough(Duplex.toWeb(createGunzip()));
+ * const tar = blob.readable.pipeThrough(gunzipStream());
  * const { oldPrefix, buildinfo } = await extractPackageTarball(tar, "/store/zlib-1.3-abc", {
  *   source: "blobs/sha256/3c/3c8d8d…",
  * });

@@ -37,7 +37,20 @@ const TYPES: Record<string, TarMember["type"]> = {
   "5": "directory",
 };
 
-/** Reads members one by one; call {@link TarReader.body} before the next {@link TarReader.next} to get the data. */
+/**
+ * Reads members one by one; call {@link TarReader.body} before the next {@link TarReader.next} to get the data.
+ *
+ * @example
+ * ```ts
+ * import { TarReader } from "@spackle/spackle/tar";
+ * import { gunzipStream } from "@spackle/spackle/stream";
+ * const file = await Deno.open("package.tar.gz");
+ * const reader = new TarReader(file.readable.pipeThrough(gunzipStream()), "package.tar.gz");
+ * for (let member = await reader.next(); member; member = await reader.next()) {
+ *   console.log(member.type, member.name, member.size);
+ * }
+ * ```
+ */
 export class TarReader {
   readonly #input: ByteSource;
   readonly #source: string;

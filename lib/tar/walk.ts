@@ -56,8 +56,7 @@ const BUILDINFO = join(".spack", "binary_distribution");
  *
  * @example
  * ```ts
- * import { walkPrefix } from "./walk.ts";
- * import { createTarStream } from "./writer.ts";
+ * import { createTarStream, walkPrefix } from "@spackle/spackle/tar";
  * const dir = await Deno.makeTempDir();
  * const tar = createTarStream(walkPrefix(dir, { memberPrefix: "opt/spack/zlib-1.3-abc" }));
  * await new Response(tar).arrayBuffer();

@@ -30,7 +30,23 @@ export interface TarEntry {
   body?: ReadableStream<Uint8Array> | Uint8Array;
 }
 
-/** An entry the writer cannot encode, or a body that did not yield the promised size. */
+/**
+ * An entry the writer cannot encode, or a body that did not yield the promised size.
+ *
+ * @example
+ * ```ts
+ * import { createTarStream, TarEntryError } from "@spackle/spackle/tar";
+ * async function* entries() {
+ *   yield { name: "pkg/file", type: "file" as const, mode: 0o644, size: 10, body: new Uint8Array(3) };
+ * }
+ * try {
+ *   await new Response(createTarStream(entries())).arrayBuffer();
+ * } catch (e) {
+ *   if (e instanceof TarEntryError) console.error(e.entry, e.message); // 3 bytes, not the 10 promised
+ *   else throw e;
+ * }
+ * ```
+ */
 export class TarEntryError extends SpackleError {
   /** Creates the error for the member named `entry`. */
   constructor(readonly entry: string, reason: string) {
@@ -59,7 +75,7 @@ const TYPEFLAGS: Record<TarEntry["type"], string> = {
  *
  * @example
  * ```ts
- * import { createTarStream } from "./writer.ts";
+ * import { createTarStream } from "@spackle/spackle/tar";
  * const tar = createTarStream((async function* () {
  *   yield { name: "opt", type: "directory", mode: 0o755, size: 0 } as const;
  *   yield { name: "opt/hello.txt", type: "file", mode: 0o644, size: 3, body: new Uint8Array([104, 105, 10]) } as const;

@@ -12,7 +12,9 @@
  */
 import { Buffer } from "node:buffer";
 import crypto from "node:crypto";
-import S3rver from "s3rver";
+// Test-only: a full specifier keeps s3rver out of the package's import map, so users never fetch it.
+// deno-lint-ignore no-import-prefix
+import S3rver from "npm:s3rver@^3.7.1";
 
 let desEnabled = false;
 

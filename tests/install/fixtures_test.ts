@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  InstallError,
-  installSpecs,
-  NotFoundError,
-  openMirror,
-  paddedRoot,
-  selectSpecs,
-} from "../../mod.ts";
+import { InstallError, installSpecs, NotFoundError, openMirror, selectSpecs } from "../../mod.ts";
+import { paddedRoot } from "../../lib/store/mod.ts";
 import { copyFixture, HARNESS, SPACK12, V2_MIRRORS } from "../_support/fixtures.ts";
 import { assertHarnessInstalled, harnessPrefixes } from "../_support/harness.ts";
 

@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  blobKey,
-  createTarStream,
-  gzipStream,
-  InstallError,
-  installSpecs,
-  openMirror,
-  parseManifest,
-  selectSpecs,
-  serializeManifest,
-  sha256Hex,
-  type TarEntry,
-} from "../../mod.ts";
+import { InstallError, installSpecs, openMirror, selectSpecs } from "../../mod.ts";
+import { blobKey, parseManifest, serializeManifest } from "../../lib/buildcache/mod.ts";
+import { gzipStream, sha256Hex } from "../../lib/stream/mod.ts";
+import { createTarStream, type TarEntry } from "../../lib/tar/mod.ts";
 import { readAll } from "../../lib/stream/io.ts";
 import { copyFixture, HARNESS, SPACK12 } from "../_support/fixtures.ts";
 

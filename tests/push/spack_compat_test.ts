@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { openMirror, openStore, parseManifest, pushSpecs, sha256Hex } from "../../mod.ts";
+import { openMirror, openStore, pushSpecs } from "../../mod.ts";
+import { parseManifest } from "../../lib/buildcache/mod.ts";
+import { sha256Hex } from "../../lib/stream/mod.ts";
 import { HARNESS, SPACK12 } from "../_support/fixtures.ts";
 import { storeFromCache } from "../_support/store_from_cache.ts";
 
