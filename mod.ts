@@ -79,6 +79,8 @@ export {
 } from "./lib/image/mod.ts";
 export type { ImageLocation } from "./lib/oci/open.ts";
 export { relocate } from "./lib/relocate/mod.ts";
+export { type Environment, openEnvironment, type OpenEnvironmentOptions } from "./lib/env/mod.ts";
+export { buildView, type BuildViewOptions, type ViewResult } from "./lib/view/mod.ts";
 
 export {
   loadSigningKey,

@@ -51,7 +51,8 @@ export interface DownloadResult {
  * @throws {DigestMismatchError} when the tarball does not match its digest.
  * @example
  * ```ts
- * import { downloadSpec, openMirror } from "@spackle/spackle";
+ * import { openMirror } from "@spackle/spackle";
+ * import { downloadSpec } from "@spackle/spackle/maintain";
  * const mirror = await openMirror("oci://ghcr.io/acme/cache");
  * const [zlib] = (await mirror.listSpecs()).filter((s) => s.node.name === "zlib-ng");
  * const { tarball } = await downloadSpec(mirror, zlib, "./downloads");

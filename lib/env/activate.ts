@@ -66,7 +66,8 @@ interface PathChange {
  *
  * @example
  * ```ts
- * import { activationScript, openEnvironment } from "@spackle/spackle";
+ * import { openEnvironment } from "@spackle/spackle";
+ * import { activationScript } from "@spackle/spackle/env";
  * const env = await openEnvironment("./myenv");
  * const code = await activationScript({
  *   envDir: env.dir,
@@ -102,7 +103,8 @@ export async function activationScript(options: ActivationOptions): Promise<stri
  *
  * @example
  * ```ts
- * import { deactivationScript, openEnvironment } from "@spackle/spackle";
+ * import { openEnvironment } from "@spackle/spackle";
+ * import { deactivationScript } from "@spackle/spackle/env";
  * const env = await openEnvironment(Deno.env.get("SPACK_ENV")!);
  * const code = await deactivationScript({
  *   envDir: env.dir,

@@ -73,7 +73,7 @@ export interface Lockfile extends LockedEnvironment {
  *
  * @example
  * ```ts
- * import { readLockfile } from "@spackle/spackle";
+ * import { readLockfile } from "@spackle/spackle/env";
  * const lock = await readLockfile("./myenv/spack.lock");
  * for (const root of lock.roots) console.log(root.spec, root.hash);
  * ```
@@ -97,7 +97,7 @@ export async function readLockfile(path: string): Promise<Lockfile> {
  *
  * @example
  * ```ts
- * import { parseLockfile } from "@spackle/spackle";
+ * import { parseLockfile } from "@spackle/spackle/env";
  * const lock = parseLockfile(JSON.parse(await Deno.readTextFile("spack.lock")), "spack.lock");
  * const [root] = lock.roots;
  * console.log(root.concrete.node.name, root.concrete.nodes.size);

@@ -21,7 +21,7 @@ export interface PrefixInspection {
  *
  * @example
  * ```ts
- * import { PREFIX_INSPECTIONS } from "@spackle/spackle";
+ * import { PREFIX_INSPECTIONS } from "@spackle/spackle/env";
  * const dirs = PREFIX_INSPECTIONS.filter((i) => i.variables.includes("PATH")).map((i) => i.path);
  * // ["bin"]
  * ```
@@ -46,7 +46,7 @@ const SYSTEM_SUFFIXES = ["bin", "bin64", "include", "lib", "lib64"];
  *
  * @example
  * ```ts
- * import { isSystemPath } from "@spackle/spackle";
+ * import { isSystemPath } from "@spackle/spackle/env";
  * isSystemPath("/usr/bin"); // true
  * isSystemPath("/usr/share/man"); // false
  * ```

@@ -51,7 +51,8 @@ export interface CheckResult {
  *
  * @example
  * ```ts
- * import { openStore, specsToCheck } from "@spackle/spackle";
+ * import { openStore } from "@spackle/spackle";
+ * import { specsToCheck } from "@spackle/spackle/maintain";
  * const store = await openStore("/opt/spack/opt/spack");
  * const all = specsToCheck(store.specs.map((s) => s.spec), store.specs.map((s) => s.spec));
  * ```
@@ -81,7 +82,8 @@ export function specsToCheck(
  * @throws {RegistryError} or storage errors when a cache cannot be reached at all.
  * @example
  * ```ts
- * import { checkSpecs, openMirror, openStore } from "@spackle/spackle";
+ * import { openMirror, openStore } from "@spackle/spackle";
+ * import { checkSpecs } from "@spackle/spackle/maintain";
  * const store = await openStore("/opt/spack/opt/spack");
  * const mirror = await openMirror("./cache");
  * const { missing } = await checkSpecs([mirror], store.specs.map((s) => s.spec));

@@ -82,7 +82,8 @@ export class MigrateError extends SpackleError {
  * @throws {MigrateError} after migrating and indexing the rest, when some specs failed.
  * @example
  * ```ts
- * import { FsStore, migrateMirror } from "@spackle/spackle";
+ * import { migrateMirror } from "@spackle/spackle/maintain";
+ * import { FsStore } from "@spackle/spackle/storage";
  * const { migrated } = await migrateMirror(new FsStore("./old-cache"), { unsigned: true });
  * ```
  */

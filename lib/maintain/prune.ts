@@ -57,7 +57,8 @@ export interface PruneResult {
  *   names are unknown.
  * @example
  * ```ts
- * import { FsStore, pruneCache } from "@spackle/spackle";
+ * import { pruneCache } from "@spackle/spackle/maintain";
+ * import { FsStore } from "@spackle/spackle/storage";
  * const preview = await pruneCache(new FsStore("./cache"), { dryRun: true });
  * console.log(`${preview.orphans.length} blobs, ${preview.bytes} bytes would go`);
  * ```
@@ -109,7 +110,7 @@ export async function pruneCache(store: FsStore, options: PruneOptions = {}): Pr
  *   (which would remove every spec).
  * @example
  * ```ts
- * import { readKeepList } from "@spackle/spackle";
+ * import { readKeepList } from "@spackle/spackle/maintain";
  * const keep = await readKeepList("keep.txt");
  * ```
  */

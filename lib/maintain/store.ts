@@ -23,7 +23,7 @@ import type { ObjectStore } from "../storage/types.ts";
  * @throws {MirrorError} for a bare word that names no configured mirror.
  * @example
  * ```ts
- * import { openCacheStore } from "@spackle/spackle";
+ * import { openCacheStore } from "@spackle/spackle/maintain";
  * const store = await openCacheStore("./cache");
  * console.log(store.url);
  * ```

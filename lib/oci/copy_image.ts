@@ -56,7 +56,7 @@ interface Descriptor {
  * @throws {RegistryError} when a registry refuses a request.
  * @example
  * ```ts
- * import { copyImage, openImageRepository, parseImageLocation } from "@spackle/spackle";
+ * import { copyImage, openImageRepository, parseImageLocation } from "@spackle/spackle/oci";
  * const from = openImageRepository(parseImageLocation("oci+http://127.0.0.1:5000/spack/cache"));
  * const to = openImageRepository(parseImageLocation("oci-layout:./mirror"));
  * const { digest } = await copyImage(from, "latest", to, "latest");

@@ -42,7 +42,7 @@ export interface ManifestSummary {
  * @throws {FormatError} for a malformed reference.
  * @example
  * ```ts
- * import { openImageRef } from "@spackle/spackle";
+ * import { openImageRef } from "@spackle/spackle/oci";
  * const { repository, ref } = openImageRef("oci+http://127.0.0.1:5000/spack/cache:v1");
  * // ref === "v1"; repository.location === "127.0.0.1:5000/spack/cache"
  * ```
@@ -84,7 +84,7 @@ export function manifestRef(image: ImageRef): string {
  * @throws {RegistryError} when a registry request fails.
  * @example
  * ```ts
- * import { imageDigest, openImageRef } from "@spackle/spackle";
+ * import { imageDigest, openImageRef } from "@spackle/spackle/oci";
  * const { repository } = openImageRef("oci-layout:./images");
  * console.log((await imageDigest(repository, "hello-app")).digest);
  * ```
@@ -108,7 +108,7 @@ export async function imageDigest(
  * @throws {RegistryError} when the registry refuses (deletion disabled: HTTP 405 `UNSUPPORTED`).
  * @example
  * ```ts
- * import { deleteImage, openImageRef } from "@spackle/spackle";
+ * import { deleteImage, openImageRef } from "@spackle/spackle/oci";
  * const { repository } = openImageRef("oci+http://127.0.0.1:5000/spack/cache");
  * await deleteImage(repository, "old-tag");
  * ```
@@ -130,7 +130,7 @@ export async function deleteImage(repository: ImageRepository, ref: string): Pro
  * @throws {RegistryError} when the registry refuses to list (many restrict the catalog).
  * @example
  * ```ts
- * import { listCatalog } from "@spackle/spackle";
+ * import { listCatalog } from "@spackle/spackle/oci";
  * console.log(await listCatalog("oci+http://127.0.0.1:5000"));
  * ```
  */

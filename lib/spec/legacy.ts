@@ -22,7 +22,7 @@ type LegacyNode = Record<string, unknown> & {
  *
  * @example
  * ```ts
- * import { parseSpecFile } from "@spackle/spackle";
+ * import { parseSpecFile } from "@spackle/spackle/spec";
  * // parseSpecFile applies it first, so a v1 document parses directly:
  * const v1 = { spec: [{ zlib: { version: "1.2.11", hash: "ikd3yzdjgm2i4hc2jxpv4foy6w2ro3rr" } }] };
  * parseSpecFile(v1, "zlib.json").node.name; // "zlib"

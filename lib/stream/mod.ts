@@ -15,3 +15,9 @@
  */
 export { type HashTap, hashTap, sha256Hex, type StreamDigest, verifySha256 } from "./digest.ts";
 export { gunzipStream, gzipStream } from "./gzip.ts";
+export {
+  GZIP_BLOCK_SIZE,
+  type ParallelGzipOptions,
+  parallelGzipStream,
+  setCompressionThreads,
+} from "./parallel_gzip.ts";

@@ -33,7 +33,8 @@ export function projectionFor(
  *
  * @example
  * ```ts
- * import { formatProjection, readLockfile } from "@spackle/spackle";
+ * import { readLockfile } from "@spackle/spackle/env";
+ * import { formatProjection } from "@spackle/spackle/view";
  * const [root] = (await readLockfile("./myenv/spack.lock")).roots;
  * formatProjection(root.concrete.node, "{name}/{version}-{hash:7}"); // "zlib/1.3-abcdefg"
  * ```

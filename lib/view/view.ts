@@ -99,7 +99,8 @@ const DEPTYPES: Record<ViewLink, DepType[]> = {
  *
  * @example
  * ```ts
- * import { readLockfile, specsForView } from "@spackle/spackle";
+ * import { readLockfile } from "@spackle/spackle/env";
+ * import { specsForView } from "@spackle/spackle/view";
  * const lock = await readLockfile("./myenv/spack.lock");
  * const names = specsForView(lock.roots.map((r) => r.concrete)).map((n) => n.name);
  * ```
