@@ -25,6 +25,8 @@ export interface SpecEvent {
   seconds?: number;
   /** On `done` of a push: digest of the package tarball. */
   digest?: string;
+  /** On `done` of an install: URL of the build cache the spec came from. */
+  source?: string;
   /** On `failed`. */
   error?: Error;
 }

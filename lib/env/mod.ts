@@ -18,3 +18,4 @@ export * from "./lockfile.ts";
 export * from "./environment.ts";
 export * from "./prefix_inspections.ts";
 export * from "./activate.ts";
+export * from "./install.ts";

@@ -131,6 +131,7 @@ export async function installSpecs(
         state: "done",
         bytes,
         seconds: (performance.now() - started) / 1000,
+        source: entry.mirror ?? mirror.url,
       });
     } catch (e) {
       const error = e instanceof NotFoundError || e instanceof InstallError

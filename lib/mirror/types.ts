@@ -26,6 +26,8 @@ export interface CacheEntry {
   signedText?: string;
   /** URL of the manifest or spec file, for messages. */
   source: string;
+  /** URL of the cache it was read from, when read through several (a mirror chain). */
+  mirror?: string;
 }
 
 /** A package tarball ready to publish: a local gzip file and its digests. */
