@@ -38,10 +38,15 @@ export function specManifestKey(node: SpecNode): string {
   }${SPEC_MANIFEST_SUFFIX}`;
 }
 
-/** The DAG hash encoded in a spec manifest key (last `-` token of the file name up to the first `.`). */
+/**
+ * The DAG hash encoded in a spec manifest key: the last `-` token of the file name without
+ * {@link SPEC_MANIFEST_SUFFIX} (versions hold dots, so the first `.` is not the end of the hash).
+ */
 export function hashFromManifestKey(key: string): string {
   const file = key.slice(key.lastIndexOf("/") + 1);
-  const stem = file.slice(0, file.indexOf("."));
+  const stem = file.endsWith(SPEC_MANIFEST_SUFFIX)
+    ? file.slice(0, -SPEC_MANIFEST_SUFFIX.length)
+    : file.slice(0, file.indexOf("."));
   return stem.slice(stem.lastIndexOf("-") + 1);
 }
 
