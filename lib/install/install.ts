@@ -29,6 +29,7 @@ import { SignatureError } from "../signing/errors.ts";
 import type { TrustedKey } from "../signing/keys.ts";
 import { gunzipStream } from "../stream/gzip.ts";
 import { exists } from "../stream/io.ts";
+import { expansionGuard } from "../stream/limit.ts";
 import { addInstalled, paddedRoot, relativePrefix } from "../store/mod.ts";
 import { extractPackageTarball } from "../tar/mod.ts";
 import { buildPrefixMap, type InstallLayout } from "./prefix_map.ts";
@@ -53,6 +54,13 @@ export interface InstallOptions {
   trustedKeys?: readonly TrustedKey[];
   /** Receives progress events. */
   onProgress?: ProgressListener;
+  /**
+   * How many times its compressed size a package tarball may unpack to (default 50; at least
+   * 64 MiB is always allowed): a larger expansion (a gzip bomb) is refused with
+   * `ExpansionLimitError` before more is written. Raise it for genuine packages holding huge
+   * runs of one byte; `Infinity` disables the limit.
+   */
+  maxExpansion?: number;
 }
 
 /** What an install did. */
@@ -123,7 +131,7 @@ export async function installSpecs(
       if (options.checkSignature ?? true) {
         await checkSignature(entry, options.trustedKeys ?? [], name);
       }
-      const bytes = await installOne(mirror, entry, spec, prefix, layout, options.onProgress);
+      const bytes = await installOne(mirror, entry, spec, prefix, layout, options);
       await addInstalled(storeRoot, [spec], explicit);
       result.installed.set(spec.node.hash, prefix);
       options.onProgress?.({
@@ -189,19 +197,25 @@ async function installOne(
   spec: ConcreteSpec,
   prefix: string,
   layout: InstallLayout,
-  onProgress: ProgressListener | undefined,
+  { onProgress, maxExpansion }: InstallOptions,
 ): Promise<number> {
   await Deno.mkdir(dirname(prefix), { recursive: true });
   const staging = `${prefix}.spackle-${crypto.randomUUID().slice(0, 8)}`;
   const name = shortSpec(spec.node);
   let bytes = 0;
+  const guard = expansionGuard(`${name} (tarball ${entry.tarball.digest} of ${entry.source})`, {
+    maxExpansion,
+    compressedSize: entry.tarball.size,
+  });
   try {
     const tarball = (await mirror.openTarball(entry))
       .pipeThrough(countBytes(name, (e) => {
         if (e.kind === "bytes") bytes = e.bytes;
         onProgress?.(e);
       }, entry.tarball.size))
-      .pipeThrough(gunzipStream());
+      .pipeThrough(guard.compressed)
+      .pipeThrough(gunzipStream())
+      .pipeThrough(guard.expanded);
     const extracted = await extractPackageTarball(tarball, staging, { source: entry.source });
     const info = parseBuildInfo(
       extracted.buildinfo,

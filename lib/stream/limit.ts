@@ -94,7 +94,11 @@ export function expansionGuard(where: string, options: ExpansionGuardOptions = {
   const floor = options.floor ?? EXPANSION_FLOOR;
   let compressed = 0;
   let expanded = 0;
-  const limit = () => Math.max(floor, ratio * Math.max(options.compressedSize ?? 0, compressed));
+  // `Infinity × 0` is NaN: a disabled limit must not depend on the count.
+  const limit = () =>
+    ratio === Infinity
+      ? Infinity
+      : Math.max(floor, ratio * Math.max(options.compressedSize ?? 0, compressed));
   return {
     compressed: new TransformStream({
       transform(chunk, controller) {

@@ -3,12 +3,16 @@ import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import {
   blobKey,
+  createTarStream,
   findRecord,
+  gzipStream,
   MEDIA_SPEC,
   parseManifest,
   serializeManifest,
   sha256Hex,
+  type TarEntry,
 } from "../../mod.ts";
+import { readAll } from "../../lib/stream/io.ts";
 import { gzipBytes, maybeGunzip } from "../../lib/stream/gzip.ts";
 import { HARNESS } from "../_support/fixtures.ts";
 
@@ -82,4 +86,47 @@ export async function assertNothingInstalled(root: string): Promise<void> {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
   assert.deepEqual(found, [], "nothing of the install is left in the root");
+}
+
+/** A directory member. */
+export const dirEntry = (name: string): TarEntry => ({
+  name,
+  type: "directory",
+  mode: 0o755,
+  size: 0,
+});
+
+/** A regular file member holding `body` (text or a stream of `size` bytes). */
+export function fileEntry(
+  name: string,
+  body: string | ReadableStream<Uint8Array>,
+  size?: number,
+): TarEntry {
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  return {
+    name,
+    type: "file",
+    mode: 0o644,
+    size: bytes instanceof Uint8Array ? bytes.byteLength : size!,
+    body: bytes,
+  };
+}
+
+/** Build prefix (member prefix, without the leading `/`) of harness-libdep in forged tarballs. */
+export const LIBDEP_PREFIX = `opt/build/linux-x86_64/harness-libdep-1.0-${HARNESS.libdep}`;
+
+/**
+ * Replaces harness-libdep's tarball in the URL-layout cache `cache` by a real gzip tar of
+ * `entries` and fixes its manifest record (checksum and length), so only later checks can tell.
+ */
+export async function replaceLibdepTarball(cache: string, entries: TarEntry[]): Promise<void> {
+  async function* members() {
+    yield* entries;
+  }
+  const gz = await readAll(createTarStream(members()).pipeThrough(gzipStream()));
+  const checksum = await writeBlob(cache, gz);
+  const path = join(cache, MANIFEST.libdep);
+  const manifest = parseManifest(await Deno.readTextFile(path), path);
+  manifest.data[0] = { ...manifest.data[0], checksum, contentLength: gz.byteLength };
+  await Deno.writeTextFile(path, serializeManifest(manifest.data));
 }
