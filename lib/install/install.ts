@@ -221,7 +221,10 @@ async function installOne(
       extracted.buildinfo,
       `${entry.source} (.spack/binary_distribution)`,
     );
-    const map = buildPrefixMap(info, entry.spec, layout);
+    const map = buildPrefixMap(info, entry.spec, layout, {
+      memberPrefix: extracted.oldPrefix,
+      source: entry.source,
+    });
     try {
       await relocatePrefix(staging, info, map, entry.source);
     } catch (e) {
