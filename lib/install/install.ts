@@ -86,7 +86,10 @@ export interface InstallResult {
  *
  * @throws {NotFoundError} when a needed dependency is not in the cache.
  * @throws {InstallError} naming the spec, when download, verification, extraction or relocation
- * fails; that spec's prefix is not created.
+ * fails; that spec's prefix is not created. Its `cause` is the typed error when there is one:
+ * `SpecMismatchError` (the entry holds another spec), `SizeMismatchError`, `DigestMismatchError`,
+ * `ExpansionLimitError` (see {@link InstallOptions.maxExpansion}), `PrefixMapError` (an
+ * implausible old prefix in the buildinfo).
  */
 export async function installSpecs(
   mirror: Mirror,

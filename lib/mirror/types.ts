@@ -61,7 +61,11 @@ export interface Mirror {
    * (and legacy v2 spec files). Each entry carries its DAG.
    */
   listSpecs(): Promise<ConcreteSpec[]>;
-  /** The entry of `spec` (matched by its root DAG hash), or `undefined` when the cache lacks it. */
+  /**
+   * The entry of `spec` (matched by its root DAG hash), or `undefined` when the cache lacks it.
+   * The entry's spec is checked to be `spec` (`checkEntrySpec`): a `SpecMismatchError` names
+   * an entry holding another spec, or one whose content does not hash to its DAG hash.
+   */
   getEntry(spec: ConcreteSpec): Promise<CacheEntry | undefined>;
   /**
    * A stream of the entry's tarball, checked against its digest and (when the entry declares

@@ -4,19 +4,26 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  blobKey,
+  FormatError,
+  INDEX_MANIFEST_KEY,
   InstallError,
   installSpecs,
   loadTrustedKeys,
   type Mirror,
   openMirror,
+  parseManifest,
   selectSpecs,
+  serializeManifest,
   SpecMismatchError,
 } from "../../mod.ts";
 import { checkEntrySpec } from "../../lib/buildcache/identity.ts";
 import { dagHash } from "../../lib/spec/hash.ts";
 import { copyFixture, HARNESS, SPACK12, V2_MIRRORS } from "../_support/fixtures.ts";
+import { startRegistry } from "../_support/registry.ts";
 import { withTempDir } from "../_support/temp.ts";
-import { assertNothingInstalled, editSpecBlob, MANIFEST, snapshot } from "./_hostile.ts";
+import { serveLayout } from "../oci/_skopeo.ts";
+import { assertNothingInstalled, editSpecBlob, MANIFEST, snapshot, writeBlob } from "./_hostile.ts";
 
 /**
  * Installs `name` from the altered copy `cache` and asserts a {@link SpecMismatchError} naming
@@ -126,25 +133,69 @@ Deno.test("with stored hashes trusted, another name or version under the right h
   }
 });
 
-Deno.test("OCI layout: a spec tag pointing at another spec's image is refused", async () => {
+/** A copy of Spack's OCI layout whose harness-libdep tag points at harness-hello's image. */
+async function retaggedLayout(): Promise<string> {
   const cache = await copyFixture(join(SPACK12, "oci/buildcache"));
+  const index = JSON.parse(await Deno.readTextFile(join(cache, "index.json")));
+  const tagged = (tag: string) =>
+    index.manifests.find((m: { annotations: Record<string, string> }) =>
+      m.annotations["org.opencontainers.image.ref.name"].startsWith(tag)
+    );
+  const { digest, size } = tagged("harness-hello");
+  Object.assign(tagged("harness-libdep"), { digest, size });
+  await Deno.writeTextFile(join(cache, "index.json"), JSON.stringify(index));
+  return cache;
+}
+
+const RETAGGED = {
+  key: /harness-libdep-1\.0-6zoocyj\w+\.spack$/,
+  expected: HARNESS.libdep,
+  found: HARNESS.hello,
+};
+
+Deno.test("OCI layout: a spec tag pointing at another spec's image is refused", async () => {
+  const cache = await retaggedLayout();
   try {
-    const index = JSON.parse(await Deno.readTextFile(join(cache, "index.json")));
-    const tagged = (tag: string) =>
-      index.manifests.find((m: { annotations: Record<string, string> }) =>
-        m.annotations["org.opencontainers.image.ref.name"].startsWith(tag)
-      );
-    const libdep = tagged("harness-libdep");
-    Object.assign(libdep, {
-      digest: tagged("harness-hello").digest,
-      size: tagged("harness-hello").size,
-    });
-    await Deno.writeTextFile(join(cache, "index.json"), JSON.stringify(index));
-    await assertRefused(cache, "harness-libdep", {
-      key: /harness-libdep-1\.0-6zoocyj\w+\.spack$/,
-      expected: HARNESS.libdep,
-      found: HARNESS.hello,
-    });
+    await assertRefused(cache, "harness-libdep", RETAGGED);
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});
+
+Deno.test("OCI registry: a spec tag pointing at another spec's image is refused", async () => {
+  const cache = await retaggedLayout();
+  const registry = await startRegistry();
+  try {
+    await serveLayout(cache, registry.host, "spack/buildcache");
+    const mirror = await openMirror(`oci+http://${registry.host}/spack/buildcache`);
+    await assertRefused(cache, "harness-libdep", RETAGGED, { mirror });
+  } finally {
+    await registry.stop();
+    await Deno.remove(cache, { recursive: true });
+  }
+});
+
+Deno.test("an index record holding another hash than its key is refused", async () => {
+  const cache = await copyFixture(join(SPACK12, "fs-unsigned"));
+  try {
+    const manifestPath = join(cache, INDEX_MANIFEST_KEY);
+    const manifest = parseManifest(await Deno.readTextFile(manifestPath), manifestPath);
+    const record = manifest.data[0];
+    const db = JSON.parse(
+      await Deno.readTextFile(join(cache, blobKey("sha256", record.checksum))),
+    );
+    db.database.installs[HARNESS.libdep].spec.hash = HARNESS.hello;
+    const bytes = new TextEncoder().encode(JSON.stringify(db));
+    const checksum = await writeBlob(cache, bytes);
+    manifest.data[0] = { ...record, checksum, contentLength: bytes.byteLength };
+    await Deno.writeTextFile(manifestPath, serializeManifest(manifest.data));
+    const mirror = await openMirror(cache);
+    await assert.rejects(
+      mirror.listSpecs(),
+      (e) =>
+        e instanceof FormatError && e.message.includes(`index record ${HARNESS.libdep}`) &&
+        e.message.includes(HARNESS.hello),
+    );
   } finally {
     await Deno.remove(cache, { recursive: true });
   }
