@@ -18,17 +18,6 @@ export interface InstallLayout {
   prefixOf(node: SpecNode): string;
 }
 
-/** Options of {@link buildPrefixMap}. */
-export interface PrefixMapOptions {
-  /**
-   * The prefix the tarball's members live in (`ExtractedPackage.oldPrefix`): the spec's own
-   * old prefix in the buildinfo must be this one.
-   */
-  memberPrefix?: string;
-  /** Names the tarball in errors (default `"buildinfo"`). */
-  source?: string;
-}
-
 /**
  * Builds the prefix map for relocating `spec`, in Spack's order: the old sbang path, then the
  * prefixes of the spec, its link dependencies breadth-first and its direct run dependencies (those
@@ -59,7 +48,15 @@ export function buildPrefixMap(
   info: BuildInfo,
   spec: ConcreteSpec,
   layout: InstallLayout,
-  options: PrefixMapOptions = {},
+  options: {
+    /**
+     * The prefix the tarball's members live in (`ExtractedPackage.oldPrefix`): the spec's own
+     * old prefix in the buildinfo must be this one.
+     */
+    memberPrefix?: string;
+    /** Names the tarball in errors (default `"buildinfo"`). */
+    source?: string;
+  } = {},
 ): Map<string, string> {
   const source = options.source ?? "buildinfo";
   const map = new Map<string, string>();
