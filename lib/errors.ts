@@ -57,6 +57,77 @@ export class DigestMismatchError extends SpackleError {
 }
 
 /**
+ * A blob whose length is not the one its manifest record or descriptor declares. `actual` is
+ * the number of bytes read; for a longer blob reading stopped there, so it is a lower bound.
+ */
+export class SizeMismatchError extends SpackleError {
+  /** Creates the error for the blob at `where`; `expected` and `actual` are in bytes. */
+  constructor(
+    readonly where: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(
+      "SIZE_MISMATCH",
+      actual > expected
+        ? `size mismatch for ${where}: declared ${expected} bytes, more were sent (stopped at ${actual})`
+        : `size mismatch for ${where}: declared ${expected} bytes, got ${actual}`,
+    );
+  }
+}
+
+/**
+ * A cache entry that holds another spec than the one its key names or the one asked for: a
+ * manifest stored under another spec's key, or a spec whose content does not hash to its DAG hash.
+ * `expected` is the DAG hash the key, index or request names; `found` the one the entry's spec
+ * carries or hashes to.
+ */
+export class SpecMismatchError extends SpackleError {
+  /** Creates the error for the entry at `key` (URL, tag or path); `detail` says what differs. */
+  constructor(
+    readonly key: string,
+    readonly expected: string,
+    readonly found: string,
+    detail: string,
+  ) {
+    super(
+      "SPEC_MISMATCH",
+      `spec mismatch at ${key}: expected ${expected}, found ${found} (${detail})`,
+    );
+  }
+}
+
+/**
+ * A decompressed stream grew past its limit (a gzip bomb, or a package far larger than its
+ * compressed size suggests). Sizes in bytes.
+ */
+export class ExpansionLimitError extends SpackleError {
+  /** Creates the error for the blob named by `where` after `compressed` input bytes. */
+  constructor(readonly where: string, readonly limit: number, readonly compressed: number) {
+    super(
+      "EXPANSION_LIMIT",
+      `${where}: unpacks to more than ${limit} bytes from ${compressed} compressed bytes ` +
+        `(raise the limit with maxExpansion if the package is genuine)`,
+    );
+  }
+}
+
+/**
+ * A relocation prefix in a package's buildinfo (`buildpath`, `hash_to_prefix`,
+ * `sbang_install_path`) that is not a plausible install prefix: relative, not normalised, `/`,
+ * a system directory or a parent of one, or not the prefix the tarball's members live in.
+ */
+export class PrefixMapError extends SpackleError {
+  /** Creates the error for the tarball named by `source`; `prefix` is the rejected value. */
+  constructor(readonly source: string, readonly prefix: string, reason: string) {
+    super(
+      "BAD_PREFIX",
+      `${source}: refusing relocation prefix ${JSON.stringify(prefix)}: ${reason}`,
+    );
+  }
+}
+
+/**
  * Input that does not follow its format: malformed JSON or YAML, a bad manifest, an unknown media type.
  *
  * @example

@@ -70,7 +70,8 @@ export function buildIndex(
 /**
  * Parses an index (Spack database v6, v7 or v8) into records by DAG hash.
  *
- * @throws {FormatError} naming `source` when the text is not a Spack database.
+ * @throws {FormatError} naming `source` when the text is not a Spack database, or a record's
+ * spec carries another hash than the record's key.
  *
  * @example
  * ```ts
@@ -97,7 +98,10 @@ export function parseIndex(text: string, source: string): Map<string, IndexRecor
     if (!rec?.spec || typeof rec.spec.name !== "string") {
       throw new FormatError(source, `index record ${hash} has no spec`);
     }
-    const node = { ...rec.spec, hash: rec.spec.hash ?? hash };
+    if (rec.spec.hash !== undefined && rec.spec.hash !== hash) {
+      throw new FormatError(source, `index record ${hash} holds a spec with hash ${rec.spec.hash}`);
+    }
+    const node = { ...rec.spec, hash };
     out.set(hash, { node, inBuildcache: rec.in_buildcache === true });
   }
   return out;

@@ -49,6 +49,24 @@ export function specManifestKey(node: SpecNode): string {
 }
 
 /**
+ * The DAG hash encoded in a spec manifest key: the last `-` token of the file name without
+ * {@link SPEC_MANIFEST_SUFFIX} (versions hold dots, so the first `.` is not the end of the hash).
+ *
+ * @example
+ * ```ts
+ * import { hashFromManifestKey } from "@spackle/spackle/buildcache";
+ * hashFromManifestKey("v3/manifests/spec/zlib/zlib-1.3-abc.spec.manifest.json"); // "abc"
+ * ```
+ */
+export function hashFromManifestKey(key: string): string {
+  const file = key.slice(key.lastIndexOf("/") + 1);
+  const stem = file.endsWith(SPEC_MANIFEST_SUFFIX)
+    ? file.slice(0, -SPEC_MANIFEST_SUFFIX.length)
+    : file.slice(0, file.indexOf("."));
+  return stem.slice(stem.lastIndexOf("-") + 1);
+}
+
+/**
  * `blobs/<algorithm>/<first two hex>/<checksum>`.
  *
  * @example

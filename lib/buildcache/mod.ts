@@ -28,6 +28,7 @@ export { type BuildInfo, parseBuildInfo, serializeBuildInfo } from "./buildinfo.
 export { buildIndex, type IndexRecord, parseIndex } from "./index.ts";
 export {
   blobKey,
+  hashFromManifestKey,
   INDEX_MANIFEST_KEY,
   LAYOUT_JSON,
   LAYOUT_JSON_KEY,
@@ -50,4 +51,5 @@ export {
   stripClearsign,
 } from "./manifest.ts";
 export { parseSpecBlob, specBlobJson } from "./spec_blob.ts";
+export { checkEntrySpec, type EntryIdentity } from "./identity.ts";
 export { V2_INDEX_KEY, v2SpecFileKeys, v2TarballKey } from "./v2.ts";

@@ -71,3 +71,9 @@ export function v2TarballKey(spec: ConcreteSpec): string {
     politeFilename(`${node.name}-${node.version}`)
   }/${stem(node, spec.nodes)}.spack`;
 }
+
+/** The DAG hash a v2 spec file key names: the last `-` token before `.spec.json[.sig]`. */
+export function v2HashFromKey(key: string): string {
+  const stem = key.replace(/\.spec\.json(\.sig)?$/, "");
+  return stem.slice(stem.lastIndexOf("-") + 1);
+}

@@ -29,6 +29,7 @@ import { SignatureError } from "../signing/errors.ts";
 import type { TrustedKey } from "../signing/keys.ts";
 import { gunzipStream } from "../stream/gzip.ts";
 import { exists } from "../stream/io.ts";
+import { expansionGuard } from "../stream/limit.ts";
 import { addInstalled, paddedRoot, relativePrefix } from "../store/mod.ts";
 import { extractPackageTarball } from "../tar/mod.ts";
 import { buildPrefixMap, type InstallLayout } from "./prefix_map.ts";
@@ -53,6 +54,13 @@ export interface InstallOptions {
   trustedKeys?: readonly TrustedKey[];
   /** Receives progress events. */
   onProgress?: ProgressListener;
+  /**
+   * How many times its compressed size a package tarball may unpack to (default 50; at least
+   * 64 MiB is always allowed): a larger expansion (a gzip bomb) is refused with
+   * `ExpansionLimitError` before more is written. Raise it for genuine packages holding huge
+   * runs of one byte; `Infinity` disables the limit.
+   */
+  maxExpansion?: number;
 }
 
 /** What an install did. */
@@ -78,7 +86,10 @@ export interface InstallResult {
  *
  * @throws {NotFoundError} when a needed dependency is not in the cache.
  * @throws {InstallError} naming the spec, when download, verification, extraction or relocation
- * fails; that spec's prefix is not created.
+ * fails; that spec's prefix is not created. Its `cause` is the typed error when there is one:
+ * `SpecMismatchError` (the entry holds another spec), `SizeMismatchError`, `DigestMismatchError`,
+ * `ExpansionLimitError` (see {@link InstallOptions.maxExpansion}), `PrefixMapError` (an
+ * implausible old prefix in the buildinfo).
  */
 export async function installSpecs(
   mirror: Mirror,
@@ -123,7 +134,7 @@ export async function installSpecs(
       if (options.checkSignature ?? true) {
         await checkSignature(entry, options.trustedKeys ?? [], name);
       }
-      const bytes = await installOne(mirror, entry, spec, prefix, layout, options.onProgress);
+      const bytes = await installOne(mirror, entry, spec, prefix, layout, options);
       await addInstalled(storeRoot, [spec], explicit);
       result.installed.set(spec.node.hash, prefix);
       options.onProgress?.({
@@ -190,25 +201,34 @@ async function installOne(
   spec: ConcreteSpec,
   prefix: string,
   layout: InstallLayout,
-  onProgress: ProgressListener | undefined,
+  { onProgress, maxExpansion }: InstallOptions,
 ): Promise<number> {
   await Deno.mkdir(dirname(prefix), { recursive: true });
   const staging = `${prefix}.spackle-${crypto.randomUUID().slice(0, 8)}`;
   const name = shortSpec(spec.node);
   let bytes = 0;
+  const guard = expansionGuard(`${name} (tarball ${entry.tarball.digest} of ${entry.source})`, {
+    maxExpansion,
+    compressedSize: entry.tarball.size,
+  });
   try {
     const tarball = (await mirror.openTarball(entry))
       .pipeThrough(countBytes(name, (e) => {
         if (e.kind === "bytes") bytes = e.bytes;
         onProgress?.(e);
       }, entry.tarball.size))
-      .pipeThrough(gunzipStream());
+      .pipeThrough(guard.compressed)
+      .pipeThrough(gunzipStream())
+      .pipeThrough(guard.expanded);
     const extracted = await extractPackageTarball(tarball, staging, { source: entry.source });
     const info = parseBuildInfo(
       extracted.buildinfo,
       `${entry.source} (.spack/binary_distribution)`,
     );
-    const map = buildPrefixMap(info, entry.spec, layout);
+    const map = buildPrefixMap(info, entry.spec, layout, {
+      memberPrefix: extracted.oldPrefix,
+      source: entry.source,
+    });
     try {
       await relocatePrefix(staging, info, map, entry.source);
     } catch (e) {

@@ -27,7 +27,8 @@ export interface RelocationSummary {
 }
 
 /**
- * Relocates the package extracted at `dir` with the ordered prefix `map`.
+ * Relocates the package extracted at `dir` with the ordered prefix `map`. A path listed more
+ * than once (or under several spellings, `a/b` and `./a//b`) is relocated once.
  *
  * @param source Names the tarball in errors.
  * @throws {UnsafeTarballError} when a listed path escapes `dir` or is not the expected file type.
@@ -80,8 +81,12 @@ async function listed(
 ): Promise<string[]> {
   const out: string[] = [];
   const inodes = new Set<string>();
+  // A list may repeat a path any number of times: each file is checked and relocated once.
+  const seen = new Set<string>();
   for (const rel of paths) {
     const clean = normalize(rel);
+    if (seen.has(clean)) continue;
+    seen.add(clean);
     if (clean.startsWith("/") || clean === ".." || clean.startsWith("../")) {
       throw new UnsafeTarballError(source, rel, "relocation list entry outside the prefix");
     }

@@ -42,6 +42,14 @@ export function specTag(node: SpecNode): string {
   return tag.length > 128 ? tag.slice(0, 64) + tag.slice(-64) : tag;
 }
 
+/**
+ * The DAG hash a spec tag names: the 32 characters before `.spack` (kept by the shortening of
+ * {@link specTag}, which keeps the last 64 characters).
+ */
+export function hashFromSpecTag(tag: string): string {
+  return tag.slice(-".spack".length - 32, -".spack".length);
+}
+
 /** Whether `tag` names a spec image: ends with `.spack` and is not the index (§4.2). */
 export function isSpecTag(tag: string): boolean {
   return tag.endsWith(".spack") && tag !== INDEX_TAG;

@@ -166,12 +166,20 @@ export class MirrorChain implements Mirror {
     return false;
   }
 
-  /** @throws {UsageError} always: push to one cache, not to a chain. */
+  /**
+   * Refuses: push to one cache, not to a chain.
+   *
+   * @throws {UsageError} always.
+   */
   pushSpec(_spec: ConcreteSpec, _tarball: PushedTarball): Promise<PushReceipt[]> {
     return Promise.reject(new UsageError("a mirror chain is read-only: push to one build cache"));
   }
 
-  /** @throws {UsageError} always: update each cache's index on its own. */
+  /**
+   * Refuses: update each cache's index on its own.
+   *
+   * @throws {UsageError} always.
+   */
   updateIndex(): Promise<number> {
     return Promise.reject(new UsageError("a mirror chain has no index of its own"));
   }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { FormatError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { openMirror, type OpenMirrorOptions } from "./open.ts";
 import type { Mirror } from "./types.ts";
 
@@ -20,7 +20,7 @@ export interface FetchBlobOptions extends OpenMirrorOptions {
  * registry's or image layout's blob store in an OCI cache.
  *
  * The bytes are hashed as they stream; the stream errors with `DigestMismatchError` at its end
- * when they do not match `digest`, and with a `FormatError` as soon as more bytes than
+ * when they do not match `digest`, and with a `SizeMismatchError` as soon as more bytes than
  * `options.size` arrive (or at the end, when fewer did), so a consumer writing to a temporary
  * file knows to discard it.
  *
@@ -56,27 +56,5 @@ export async function fetchBlob(
     throw new UsageError(`blob size must be a whole number of bytes, not ${size}`);
   }
   const source = typeof mirror === "string" ? await openMirror(mirror, mirrorOptions) : mirror;
-  const stream = await source.fetchBlob(digest);
-  if (size === undefined) return stream;
-  return stream.pipeThrough(expectSize(size, `${source.url} blob ${digest}`));
-}
-
-/** A pass-through stage that errors once the byte count can no longer equal `size`. */
-function expectSize(size: number, where: string): TransformStream<Uint8Array, Uint8Array> {
-  let seen = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      seen += chunk.byteLength;
-      if (seen > size) {
-        controller.error(new FormatError(where, `more than the expected ${size} bytes`));
-        return;
-      }
-      controller.enqueue(chunk);
-    },
-    flush(controller) {
-      if (seen !== size) {
-        controller.error(new FormatError(where, `${seen} bytes, expected ${size}`));
-      }
-    },
-  });
+  return await source.fetchBlob(digest, size);
 }

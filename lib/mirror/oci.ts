@@ -7,6 +7,7 @@
  * @module
  */
 import { FormatError, NotFoundError } from "../errors.ts";
+import { checkEntrySpec } from "../buildcache/identity.ts";
 import { buildIndex, parseIndex } from "../buildcache/index.ts";
 import { parseSpecBlob } from "../buildcache/spec_blob.ts";
 import {
@@ -33,6 +34,7 @@ import { compactJson } from "../spec/json.ts";
 import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
 import { sha256Hex } from "../stream/digest.ts";
 import { readAll, streamOf } from "../stream/io.ts";
+import { verifyLength } from "../stream/limit.ts";
 import type { CacheEntry, Mirror, PushedTarball, PushReceipt } from "./types.ts";
 import {
   archiveTimestamp,
@@ -41,6 +43,7 @@ import {
   descriptionAnnotation,
   EMPTY_CONFIG,
   EMPTY_CONFIG_DIGEST,
+  hashFromSpecTag,
   type ImageManifest,
   imageManifest,
   INDEX_TAG,
@@ -74,6 +77,11 @@ export interface OciMirrorOptions {
    * the entry for the spec's architecture.
    */
   baseImage?: string | ImageLocation;
+  /**
+   * Recompute the DAG hashes of spec images from their config (default true; see
+   * `checkEntrySpec`). False trusts the stored hashes; the tag and request must still agree.
+   */
+  verifySpecHashes?: boolean;
 }
 
 // Spack's reader asks for single manifests only (§4.9).
@@ -108,6 +116,7 @@ export class OciMirror implements Mirror {
   readonly #warn: (message: string) => void;
   readonly #registry: RegistryClientOptions;
   readonly #baseImage?: string | ImageLocation;
+  readonly #rehash: boolean;
   // Base images resolved and copied into this repository, by architecture.
   readonly #bases = new Map<string, Promise<BaseImage>>();
   // Install prefixes of packages layered on a base image, by DAG hash (for PATH).
@@ -133,6 +142,7 @@ export class OciMirror implements Mirror {
     this.#warn = options.onWarning ?? (() => {});
     this.#registry = options.registry ?? {};
     this.#baseImage = options.baseImage;
+    this.#rehash = options.verifySpecHashes ?? true;
   }
 
   /** The registry repository or layout directory holding the images. */
@@ -144,13 +154,17 @@ export class OciMirror implements Mirror {
     return `${this.#repo.location}${ref.startsWith("sha256:") ? "@" : ":"}${ref}`;
   }
 
-  /** See {@link Mirror.fetchBlob}: the registry verifies the digest while streaming. */
-  fetchBlob(digest: string): Promise<ReadableStream<Uint8Array>> {
-    return this.#repo.getBlob(digest);
+  /**
+   * See {@link Mirror.fetchBlob}: the registry verifies the digest while streaming, and the
+   * descriptor's `size`, when given, bounds what is read.
+   */
+  async fetchBlob(digest: string, size?: number): Promise<ReadableStream<Uint8Array>> {
+    const blob = await this.#repo.getBlob(digest);
+    return size === undefined ? blob : blob.pipeThrough(verifyLength(size, this.#where(digest)));
   }
 
-  async #readBlob(digest: string): Promise<Uint8Array> {
-    return await readAll(await this.fetchBlob(digest));
+  async #readBlob(digest: string, size?: number): Promise<Uint8Array> {
+    return await readAll(await this.fetchBlob(digest, size));
   }
 
   /**
@@ -166,8 +180,8 @@ export class OciMirror implements Mirror {
       if (!(e instanceof NotFoundError)) throw e;
       return (await this.#scan()).map((image) => image.spec);
     }
-    const digest = manifest.layers[0].digest;
-    const text = new TextDecoder().decode(await this.#readBlob(digest));
+    const { digest, size } = manifest.layers[0];
+    const text = new TextDecoder().decode(await this.#readBlob(digest, size));
     const records = parseIndex(text, this.#where(digest));
     const pool = new Map([...records].map(([hash, r]) => [hash, r.node]));
     return [...records].filter(([, r]) => r.inBuildcache).map(([hash]) =>
@@ -192,18 +206,26 @@ export class OciMirror implements Mirror {
   }
 
   /**
-   * Manifest and verified config of spec image `tag`.
+   * Manifest and verified config of spec image `tag`, checked to hold the spec the tag names
+   * and, when given, `wanted`.
    *
    * @throws {NotFoundError} when the tag is absent.
    * @throws {FormatError} when the image is not a spec image.
+   * @throws {SpecMismatchError} when it holds another spec.
    */
-  async #readImage(tag: string): Promise<SpecImage> {
+  async #readImage(tag: string, wanted?: SpecNode): Promise<SpecImage> {
     const source = this.#where(tag);
     const fetched = await this.#repo.getManifest(tag, SPEC_MANIFEST_TYPES);
     const manifest = parseImageManifest(fetched.bytes, source);
-    const configBytes = await this.#readBlob(manifest.config.digest);
+    const configBytes = await this.#readBlob(manifest.config.digest, manifest.config.size);
     const configText = new TextDecoder().decode(configBytes);
     const spec = parseSpecBlob(configText, this.#where(manifest.config.digest));
+    checkEntrySpec(spec, {
+      key: source,
+      keyHash: hashFromSpecTag(tag),
+      wanted,
+      rehash: this.#rehash,
+    });
     const diffIds = (JSON.parse(configText) as { rootfs?: { diff_ids?: unknown } }).rootfs
       ?.diff_ids;
     const own = manifest.layers[manifest.layers.length - 1];
@@ -212,11 +234,14 @@ export class OciMirror implements Mirror {
     return { manifest, spec, layer: { digest: own.digest, size: own.size, diffId } };
   }
 
-  /** The image of `node`, or `undefined` when its tag is absent or holds another spec. */
+  /**
+   * The image of `node`, or `undefined` when its tag is absent.
+   *
+   * @throws {SpecMismatchError} when the tag holds another spec.
+   */
   async #findImage(node: SpecNode): Promise<SpecImage | undefined> {
     try {
-      const image = await this.#readImage(specTag(node));
-      return image.spec.node.hash === node.hash ? image : undefined;
+      return await this.#readImage(specTag(node), node);
     } catch (e) {
       if (e instanceof NotFoundError) return undefined;
       throw e;
@@ -243,9 +268,9 @@ export class OciMirror implements Mirror {
     };
   }
 
-  /** See {@link Mirror.openTarball}. */
+  /** See {@link Mirror.openTarball}: digest and descriptor size checked. */
   openTarball(entry: CacheEntry): Promise<ReadableStream<Uint8Array>> {
-    return this.fetchBlob(entry.tarball.digest);
+    return this.fetchBlob(entry.tarball.digest, entry.tarball.size);
   }
 
   /** See {@link Mirror.hasSpec}: manifest and config readable, tarball layer present. */

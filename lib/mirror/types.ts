@@ -63,15 +63,24 @@ export interface Mirror {
    * (and legacy v2 spec files). Each entry carries its DAG.
    */
   listSpecs(): Promise<ConcreteSpec[]>;
-  /** The entry of `spec` (matched by its root DAG hash), or `undefined` when the cache lacks it. */
+  /**
+   * The entry of `spec` (matched by its root DAG hash), or `undefined` when the cache lacks it.
+   * The entry's spec is checked to be `spec` (`checkEntrySpec`): a `SpecMismatchError` names
+   * an entry holding another spec, or one whose content does not hash to its DAG hash.
+   */
   getEntry(spec: ConcreteSpec): Promise<CacheEntry | undefined>;
-  /** A stream of the entry's tarball, checked against its digest while it streams. */
+  /**
+   * A stream of the entry's tarball, checked against its digest and (when the entry declares
+   * one) its size while it streams: see {@link Mirror.fetchBlob}.
+   */
   openTarball(entry: CacheEntry): Promise<ReadableStream<Uint8Array>>;
   /**
    * A stream of the blob `digest` (`sha256:<hex>`), checked while it streams: a mismatch errors
-   * the stream with `DigestMismatchError`.
+   * the stream with `DigestMismatchError`. With `size` (bytes, as declared by a manifest or
+   * descriptor) a longer blob errors with `SizeMismatchError` as soon as it passes `size` (the
+   * rest is not read), a shorter one at its end.
    */
-  fetchBlob(digest: string): Promise<ReadableStream<Uint8Array>>;
+  fetchBlob(digest: string, size?: number): Promise<ReadableStream<Uint8Array>>;
   /** True when the cache holds a complete entry for `node` (manifest and blobs). */
   hasSpec(node: SpecNode): Promise<boolean>;
   /**

@@ -7,6 +7,7 @@
 import { FormatError, UsageError } from "../errors.ts";
 import {
   blobKey,
+  hashFromManifestKey,
   INDEX_MANIFEST_KEY,
   LAYOUT_JSON,
   LAYOUT_JSON_KEY,
@@ -24,10 +25,11 @@ import {
   serializeManifest,
   stripClearsign,
 } from "../buildcache/manifest.ts";
+import { checkEntrySpec } from "../buildcache/identity.ts";
 import { buildIndex, parseIndex } from "../buildcache/index.ts";
 import { type CacheKey, listCacheKeys, publishKey, updateKeyIndex } from "../buildcache/keys.ts";
 import { parseSpecBlob, specBlobJson } from "../buildcache/spec_blob.ts";
-import { V2_INDEX_KEY, v2SpecFileKeys, v2TarballKey } from "../buildcache/v2.ts";
+import { V2_INDEX_KEY, v2HashFromKey, v2SpecFileKeys, v2TarballKey } from "../buildcache/v2.ts";
 import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
 import { sha256Hex, verifySha256 } from "../stream/digest.ts";
 import { gzipBytes, maybeGunzip } from "../stream/gzip.ts";
@@ -46,6 +48,13 @@ export interface UrlMirrorOptions {
    * §1.9, §1.7). An existing entry counts as present only when it verifies with this key.
    */
   signer?: Signer;
+  /**
+   * Recompute the DAG hashes of layout 3 entries from their content (default true; see
+   * `checkEntrySpec`). False trusts the stored hashes, for caches whose writer's hashing cannot
+   * be reproduced (copies of Spack's own legacy test mirrors, whose format-5 nodes were edited
+   * after hashing); the key, index and request must still agree.
+   */
+  verifySpecHashes?: boolean;
 }
 
 /**
@@ -63,6 +72,7 @@ export class UrlMirror implements Mirror {
   readonly #store: ObjectStore;
   readonly #warn: (message: string) => void;
   readonly #signer?: Signer;
+  readonly #rehash: boolean;
   #keyPublished?: Promise<string>;
 
   /** Wraps `store`. */
@@ -70,6 +80,7 @@ export class UrlMirror implements Mirror {
     this.#store = store;
     this.#warn = options.onWarning ?? (() => {});
     this.#signer = options.signer;
+    this.#rehash = options.verifySpecHashes ?? true;
   }
 
   /** See {@link Mirror.url}. */
@@ -92,22 +103,28 @@ export class UrlMirror implements Mirror {
   }
 
   async #readBlob(record: BlobRecord): Promise<Uint8Array> {
-    return await readAll(await this.fetchBlob(`${record.checksumAlgorithm}:${record.checksum}`));
+    return await readAll(
+      await this.fetchBlob(`${record.checksumAlgorithm}:${record.checksum}`, record.contentLength),
+    );
   }
 
   /** See {@link Mirror.fetchBlob}. */
-  async fetchBlob(digest: string): Promise<ReadableStream<Uint8Array>> {
+  async fetchBlob(digest: string, size?: number): Promise<ReadableStream<Uint8Array>> {
     const [algorithm, hex] = digest.includes(":") ? digest.split(":", 2) : ["sha256", digest];
     if (algorithm !== "sha256" || !/^[0-9a-f]{64}$/.test(hex)) {
       throw new UsageError(`unsupported blob digest: ${digest}`);
     }
-    return await this.#openVerified(blobKey(algorithm, hex), hex);
+    return await this.#openVerified(blobKey(algorithm, hex), hex, size);
   }
 
-  async #openVerified(key: string, sha256: string): Promise<ReadableStream<Uint8Array>> {
+  async #openVerified(
+    key: string,
+    sha256: string,
+    size?: number,
+  ): Promise<ReadableStream<Uint8Array>> {
     const stream = await this.#store.get(key);
     if (!stream) throw new FormatError(this.#where(key), "blob is missing from the cache");
-    return stream.pipeThrough(verifySha256(sha256, this.#where(key)));
+    return stream.pipeThrough(verifySha256(sha256, this.#where(key), size));
   }
 
   /** See {@link Mirror.listSpecs}. */
@@ -149,7 +166,12 @@ export class UrlMirror implements Mirror {
     return entries;
   }
 
-  async #readV3Entry(key: string): Promise<CacheEntry> {
+  /**
+   * The v3 entry at `key`, checked to hold the spec the key names and, when given, `wanted`.
+   *
+   * @throws {SpecMismatchError} when it holds another spec.
+   */
+  async #readV3Entry(key: string, wanted?: SpecNode): Promise<CacheEntry> {
     const source = this.#where(key);
     const text = await this.#readText(key);
     if (text === undefined) throw new FormatError(source, "spec manifest is missing");
@@ -157,8 +179,15 @@ export class UrlMirror implements Mirror {
     const tarball = findRecord(manifest, MEDIA_TARBALL, source);
     const specRecord = findRecord(manifest, MEDIA_SPEC, source);
     const specText = new TextDecoder().decode(maybeGunzip(await this.#readBlob(specRecord)));
+    const spec = parseSpecBlob(specText, this.#where(blobKey("sha256", specRecord.checksum)));
+    checkEntrySpec(spec, {
+      key: source,
+      keyHash: hashFromManifestKey(key),
+      wanted,
+      rehash: this.#rehash,
+    });
     return {
-      spec: parseSpecBlob(specText, this.#where(blobKey("sha256", specRecord.checksum))),
+      spec,
       layout: 3,
       tarball: { digest: `sha256:${tarball.checksum}`, size: tarball.contentLength },
       signedText: manifest.signed,
@@ -175,7 +204,9 @@ export class UrlMirror implements Mirror {
         continue;
       }
       try {
-        specs.push(parseSpecBlob((await this.#readText(key))!, this.#where(key)));
+        const spec = parseSpecBlob((await this.#readText(key))!, this.#where(key));
+        checkEntrySpec(spec, { key: this.#where(key), keyHash: v2HashFromKey(key), rehash: false });
+        specs.push(spec);
       } catch (e) {
         this.#warn(`unable to read spec file ${this.#where(key)}: ${(e as Error).message}`);
       }
@@ -186,7 +217,7 @@ export class UrlMirror implements Mirror {
   /** See {@link Mirror.getEntry}. */
   async getEntry(spec: ConcreteSpec): Promise<CacheEntry | undefined> {
     const key = specManifestKey(spec.node);
-    if (await this.#store.exists(key)) return await this.#readV3Entry(key);
+    if (await this.#store.exists(key)) return await this.#readV3Entry(key, spec.node);
     return await this.#readV2Entry(spec);
   }
 
@@ -196,6 +227,12 @@ export class UrlMirror implements Mirror {
       if (text === undefined) continue;
       const source = this.#where(key);
       const spec = parseSpecBlob(text, source);
+      checkEntrySpec(spec, {
+        key: source,
+        keyHash: v2HashFromKey(key),
+        wanted: wanted.node,
+        rehash: false,
+      });
       const doc = JSON.parse(stripClearsign(text, source)) as Record<string, unknown>;
       const checksum = doc.binary_cache_checksum as
         | { hash_algorithm?: string; hash?: string }
@@ -216,7 +253,7 @@ export class UrlMirror implements Mirror {
 
   /** See {@link Mirror.openTarball}. */
   async openTarball(entry: CacheEntry): Promise<ReadableStream<Uint8Array>> {
-    if (entry.layout === 3) return await this.fetchBlob(entry.tarball.digest);
+    if (entry.layout === 3) return await this.fetchBlob(entry.tarball.digest, entry.tarball.size);
     const key = v2TarballKey(entry.spec);
     return await this.#openVerified(key, entry.tarball.digest.slice("sha256:".length));
   }

@@ -50,7 +50,7 @@ export {
   SbangPathError,
   SHEBANG_LIMIT,
 } from "./sbang.ts";
-export { buildPrefixMap, type InstallLayout } from "../install/prefix_map.ts";
+export { buildPrefixMap, checkOldPrefix, type InstallLayout } from "../install/prefix_map.ts";
 export { relocatePrefix, type RelocationSummary } from "../install/relocate_prefix.ts";
 export { relocateTextFile, relocateTextStream } from "./text.ts";
 

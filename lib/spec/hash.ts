@@ -29,8 +29,10 @@ export function base32(bytes: Uint8Array): string {
  * DAG hash of a spec node: base32 of SHA-1 over the compact, ASCII-escaped JSON of the node dict
  * without its own `hash` key (Spack build cache format reference §3.3). 32 characters `[a-z2-7]`.
  *
- * Only for specs Spackle creates: a hash stored in a spec file is authoritative and is never
- * recomputed, since Spack versions serialise the same node differently.
+ * Used for specs Spackle creates, and to check that a spec read from a layout 3 build cache
+ * hashes to the hash it carries (`checkEntrySpec`). A hash stored by an older Spack (spec format
+ * below 5, legacy v2 mirrors) is authoritative and not recomputed: Spack versions serialise the
+ * same node differently.
  *
  * @param node A node dict in Spack's serialisation order; a `hash` key, if present, is ignored.
  *

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { DigestMismatchError } from "../errors.ts";
+import { verifyLength } from "./limit.ts";
 
 /** Digest and length of the bytes that passed through a {@link hashTap}. */
 export interface StreamDigest {
@@ -68,6 +69,11 @@ export function hashTap(): HashTap {
  * `sha256:` prefix). On a mismatch the stream errors with {@link DigestMismatchError} at its end,
  * so a consumer writing to a temporary file discards it.
  *
+ * With `size` (the declared length: a manifest record's `contentLength`, a descriptor's `size`)
+ * the length is checked too, ahead of the digest: the stream errors with
+ * {@link SizeMismatchError} on the first chunk past `size`, which cancels the source (a server
+ * cannot stream forever), or at the end when the blob is shorter.
+ *
  * @param where Names the blob in the error (URL, path or digest).
  *
  * @example
@@ -83,10 +89,11 @@ export function hashTap(): HashTap {
 export function verifySha256(
   expected: string,
   where: string,
+  size?: number,
 ): TransformStream<Uint8Array, Uint8Array> {
   const want = expected.replace(/^sha256:/, "").toLowerCase();
   const hash = createHash("sha256");
-  return new TransformStream({
+  const digest = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       hash.update(chunk);
       controller.enqueue(chunk);
@@ -96,6 +103,9 @@ export function verifySha256(
       if (got !== want) controller.error(new DigestMismatchError(where, want, got));
     },
   });
+  if (size === undefined) return digest;
+  const length = verifyLength(size, where);
+  return { writable: length.writable, readable: length.readable.pipeThrough(digest) };
 }
 
 /**

@@ -16,6 +16,14 @@
 export { type HashTap, hashTap, sha256Hex, type StreamDigest, verifySha256 } from "./digest.ts";
 export { gunzipStream, gzipStream } from "./gzip.ts";
 export {
+  DEFAULT_MAX_EXPANSION,
+  EXPANSION_FLOOR,
+  type ExpansionGuard,
+  expansionGuard,
+  type ExpansionGuardOptions,
+  verifyLength,
+} from "./limit.ts";
+export {
   GZIP_BLOCK_SIZE,
   type ParallelGzipOptions,
   parallelGzipStream,

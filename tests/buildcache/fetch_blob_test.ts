@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DigestMismatchError, fetchBlob, FormatError, openMirror, UsageError } from "../../mod.ts";
+import {
+  DigestMismatchError,
+  fetchBlob,
+  openMirror,
+  SizeMismatchError,
+  UsageError,
+} from "../../mod.ts";
 import { sha256Hex } from "../../lib/stream/mod.ts";
 import { readAll } from "../../lib/stream/io.ts";
 import { copyFixture, HARNESS, SPACK12 } from "../_support/fixtures.ts";
@@ -57,7 +63,8 @@ Deno.test("fetchBlob errors when the blob is longer or shorter than the size giv
     await assert.rejects(
       async () => await readAll(await fetchBlob(url, digest, { size: wrong })),
       (e) =>
-        e instanceof FormatError && e.message.includes(digest) && e.message.includes(`${wrong}`),
+        e instanceof SizeMismatchError && e.message.includes(digest) &&
+        e.message.includes(`${wrong}`),
     );
   }
 });

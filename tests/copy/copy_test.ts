@@ -195,7 +195,8 @@ for (const kind of ["unsigned", "signed"]) {
   Deno.test(`copy: legacy v2 ${kind} mirror into a v3 directory that installs`, async () => {
     await withTempDir(async (work) => {
       const from = await openMirror(join(V2_MIRRORS, kind));
-      const to = await openMirror(join(work, "cache"));
+      // The copies keep the test mirrors' hand-edited format-5 nodes, whose hashes do not reproduce.
+      const to = await openMirror(join(work, "cache"), { verifySpecHashes: false });
       const warnings: string[] = [];
       const result = await copySpecs(from, to, {
         onProgress: (e) => e.kind === "message" && warnings.push(e.text),

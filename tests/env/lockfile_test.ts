@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { allLockedRoots, LockfileError, parseLockfile, readLockfile } from "../../lib/env/mod.ts";
-import { openMirror, selectSpecs, traverse } from "../../mod.ts";
+import { openMirror, selectSpecs } from "../../mod.ts";
+import { traverse } from "../../lib/spec/mod.ts";
 import { HARNESS, SPACK12 } from "../_support/fixtures.ts";
 import { withTempDir } from "../_support/temp.ts";
 

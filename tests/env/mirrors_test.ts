@@ -113,7 +113,10 @@ Deno.test("a spec in no cache fails the environment install with the list, and n
     const envDir = join(dir, "env");
     await Deno.mkdir(envDir);
     await Deno.writeTextFile(join(envDir, "spack.lock"), lockfile([harness]));
-    await Deno.writeTextFile(join(envDir, "spack.yaml"), manifest({ disk: `file://${onlyLibdep}` }));
+    await Deno.writeTextFile(
+      join(envDir, "spack.yaml"),
+      manifest({ disk: `file://${onlyLibdep}` }),
+    );
     const env = await openEnvironment(envDir, { env: { SPACK_DISABLE_LOCAL_CONFIG: "1" } });
     const chain = await openEnvironmentMirrors(env, { env: { SPACK_DISABLE_LOCAL_CONFIG: "1" } });
     const root = join(dir, "root");

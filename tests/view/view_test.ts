@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { buildView, specsForView, ViewConflictError, ViewError } from "../../lib/view/mod.ts";
-import type { ConcreteSpec, DepType, SpecNode } from "../../mod.ts";
+import type { ConcreteSpec, SpecNode } from "../../mod.ts";
+import type { DepType } from "../../lib/spec/mod.ts";
 import { withTempDir } from "../_support/temp.ts";
 
 type Entry = string | { link: string };
