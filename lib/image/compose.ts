@@ -131,6 +131,9 @@ const INSPECT_JOBS = 4;
  * @throws {PlatformMismatchError} when the specs and the base are for different platforms.
  * @throws {TooManyLayersError} when the image would exceed {@link MAX_IMAGE_LAYERS} layers.
  * @throws {FormatError} for a legacy (layout 2) cache entry or a malformed image or tarball.
+ * @throws {UnsafeMemberError} naming the member, when a package tarball has a member that
+ *   install would refuse, or setuid/setgid bits (a layer reused unchanged cannot have them
+ *   stripped); checked before any blob is written, so nothing is tagged.
  */
 export async function composeImage(options: ComposeOptions): Promise<ComposeResult> {
   const registry = options.registry ?? {};
@@ -301,9 +304,9 @@ async function inspectAll(specs: readonly ConcreteSpec[], mirror: Mirror): Promi
 }
 
 /**
- * The layer of `spec` in `mirror`: from an OCI cache, the spec image's last layer and diff_id
- * (the tarball's head read for the prefix); from a URL-layout cache, the tarball blob, read
- * whole once for its diff_id.
+ * The layer of `spec` in `mirror`: from an OCI cache, the spec image's last layer and diff_id;
+ * from a URL-layout cache, the tarball blob. Either is read whole once, for its prefix and
+ * diff_id and to refuse an unsafe member before anything is written to the target.
  */
 async function inspectPackage(spec: ConcreteSpec, mirror: Mirror): Promise<PackageLayer> {
   const name = shortSpec(spec.node);
@@ -320,8 +323,15 @@ async function inspectPackage(spec: ConcreteSpec, mirror: Mirror): Promise<Packa
       }
       throw e;
     }
-    const { prefix } = await inspectPackageTarball(blob, `${name} layer ${layer.digest}`);
-    return { node: spec.node, layer, prefix, source };
+    const where = `${name} layer ${layer.digest}`;
+    const info = await inspectPackageTarball(blob, where, true);
+    if (info.diffId !== layer.diffId) {
+      throw new FormatError(
+        where,
+        `diff_id is ${info.diffId}, the spec image says ${layer.diffId}`,
+      );
+    }
+    return { node: spec.node, layer, prefix: info.prefix, source };
   }
   const entry = await mirror.getEntry(spec);
   if (!entry) throw new NotFoundError(`${name} in ${mirror.url}`);
