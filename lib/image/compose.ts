@@ -132,8 +132,8 @@ const INSPECT_JOBS = 4;
  * @throws {TooManyLayersError} when the image would exceed {@link MAX_IMAGE_LAYERS} layers.
  * @throws {FormatError} for a legacy (layout 2) cache entry or a malformed image or tarball.
  * @throws {UnsafeMemberError} naming the member, when a package tarball has a member that
- *   install would refuse, or setuid/setgid bits (a layer reused unchanged cannot have them
- *   stripped); checked before any blob is written, so nothing is tagged.
+ *   install would refuse, or setuid/setgid bits without `squash` (a layer reused unchanged
+ *   cannot have them stripped); checked before any blob is written, so nothing is tagged.
  */
 export async function composeImage(options: ComposeOptions): Promise<ComposeResult> {
   const registry = options.registry ?? {};
@@ -158,6 +158,7 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
   const packages = await inspectAll(
     nodes.map((node) => specFromNodes(node.hash, pool)),
     options.mirror,
+    options.squash ?? false,
   );
   await checkBaseBlobs(base, target.repository);
 
@@ -295,10 +296,14 @@ async function checkBaseBlobs(
 }
 
 /** {@link inspectPackage} for each spec, a few at a time, in order. */
-async function inspectAll(specs: readonly ConcreteSpec[], mirror: Mirror): Promise<PackageLayer[]> {
+async function inspectAll(
+  specs: readonly ConcreteSpec[],
+  mirror: Mirror,
+  rewritten: boolean,
+): Promise<PackageLayer[]> {
   const out: PackageLayer[] = new Array(specs.length);
   await forEachConcurrently(specs.length, INSPECT_JOBS, async (i) => {
-    out[i] = await inspectPackage(specs[i], mirror);
+    out[i] = await inspectPackage(specs[i], mirror, rewritten);
   });
   return out;
 }
@@ -306,9 +311,14 @@ async function inspectAll(specs: readonly ConcreteSpec[], mirror: Mirror): Promi
 /**
  * The layer of `spec` in `mirror`: from an OCI cache, the spec image's last layer and diff_id;
  * from a URL-layout cache, the tarball blob. Either is read whole once, for its prefix and
- * diff_id and to refuse an unsafe member before anything is written to the target.
+ * diff_id and to refuse an unsafe member before anything is written to the target (setuid and
+ * setgid bits too, unless the layers are `rewritten` by squashing, which strips them).
  */
-async function inspectPackage(spec: ConcreteSpec, mirror: Mirror): Promise<PackageLayer> {
+async function inspectPackage(
+  spec: ConcreteSpec,
+  mirror: Mirror,
+  rewritten: boolean,
+): Promise<PackageLayer> {
   const name = shortSpec(spec.node);
   if (mirror instanceof OciMirror) {
     const layer = await mirror.specLayer(spec.node);
@@ -324,7 +334,7 @@ async function inspectPackage(spec: ConcreteSpec, mirror: Mirror): Promise<Packa
       throw e;
     }
     const where = `${name} layer ${layer.digest}`;
-    const info = await inspectPackageTarball(blob, where, true);
+    const info = await inspectPackageTarball(blob, where, { whole: true, rewritten });
     if (info.diffId !== layer.diffId) {
       throw new FormatError(
         where,
@@ -345,7 +355,7 @@ async function inspectPackage(spec: ConcreteSpec, mirror: Mirror): Promise<Packa
     throw new NotFoundError(`tarball ${entry.tarball.digest} of ${name} in ${mirror.url}`);
   }
   const open = () => mirror.openTarball(entry);
-  const info = await inspectPackageTarball(await open(), entry.source, true);
+  const info = await inspectPackageTarball(await open(), entry.source, { whole: true, rewritten });
   return {
     node: spec.node,
     layer: { digest: entry.tarball.digest, size: info.size!, diffId: info.diffId! },

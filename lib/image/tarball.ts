@@ -26,19 +26,36 @@ export interface PackageTarballInfo {
 // files, then its sub-directories with `.spack` first, so this match comes early.
 const METADATA_FILE = /^(.+)\/\.spack\/[^/]+$/;
 
+/** Options of {@link inspectPackageTarball}. */
+export interface InspectTarballOptions {
+  /**
+   * Read the whole tarball: check every member with {@link MemberPolicy}, take the prefix that
+   * extraction would use, and report the `diff_id` and compressed size. Default false: stop at
+   * the first `<prefix>/.spack/` file (nothing is checked).
+   */
+  readonly whole?: boolean;
+  /**
+   * With `whole`: the layer is rewritten (squashed), so setuid/setgid bits will be stripped and
+   * are not refused here. Default false: the layer is reused unchanged and they are refused.
+   */
+  readonly rewritten?: boolean;
+}
+
 /**
- * Reads the gzip tarball `stream` far enough to find the install prefix, or, when `whole` is
- * set, to the end: then every member is checked with {@link MemberPolicy} for a tarball used
- * unchanged (what install refuses is refused, and setuid/setgid bits too, since a layer reused
- * by digest cannot have them stripped), the prefix is the one extraction would use, and the
- * `diff_id` and compressed size are reported. Reading stops (the stream is cancelled) as soon
- * as nothing more is needed.
+ * Reads the gzip tarball `stream` far enough to find the install prefix, or, with
+ * `options.whole`, to the end: then every member is checked with {@link MemberPolicy} (what
+ * install refuses is refused, and setuid/setgid bits too unless the layer is `rewritten`, since
+ * a layer reused by digest cannot have them stripped), the prefix is the one extraction would
+ * use, and the `diff_id` and compressed size are reported. Reading stops (the stream is
+ * cancelled) as soon as nothing more is needed.
  *
  * @example
  * ```ts
  * import { inspectPackageTarball } from "./tarball.ts";
  * const file = await Deno.open("zlib.tar.gz");
- * const { prefix, diffId } = await inspectPackageTarball(file.readable, "zlib.tar.gz", true);
+ * const { prefix, diffId } = await inspectPackageTarball(file.readable, "zlib.tar.gz", {
+ *   whole: true,
+ * });
  * ```
  *
  * @param source Names the tarball in errors.
@@ -48,7 +65,7 @@ const METADATA_FILE = /^(.+)\/\.spack\/[^/]+$/;
 export async function inspectPackageTarball(
   stream: ReadableStream<Uint8Array>,
   source: string,
-  whole = false,
+  options: InspectTarballOptions = {},
 ): Promise<PackageTarballInfo> {
   const compressed = hashTap();
   const tar = hashTap();
@@ -56,7 +73,9 @@ export async function inspectPackageTarball(
     stream.pipeThrough(compressed.stream).pipeThrough(gunzipStream()).pipeThrough(tar.stream),
     source,
   );
-  const policy = whole ? new MemberPolicy(source, { unchanged: true }) : undefined;
+  const policy = options.whole
+    ? new MemberPolicy(source, { unchanged: !options.rewritten })
+    : undefined;
   let prefix: string | undefined;
   try {
     for (let member = await reader.next(); member; member = await reader.next()) {
