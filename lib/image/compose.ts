@@ -19,6 +19,7 @@ import { compactJson } from "../spec/json.ts";
 import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
 import { sha256Hex } from "../stream/digest.ts";
 import { streamOf } from "../stream/io.ts";
+import { assertDisjointPrefixes } from "../tar/member_policy.ts";
 import { type BaseImage, resolveBaseImage, SCRATCH } from "./base.ts";
 import { imageConfig, imageCreated } from "./config.ts";
 import { MAX_IMAGE_LAYERS, TooManyLayersError } from "./errors.ts";
@@ -133,7 +134,9 @@ const INSPECT_JOBS = 4;
  * @throws {FormatError} for a legacy (layout 2) cache entry or a malformed image or tarball.
  * @throws {UnsafeMemberError} naming the member, when a package tarball has a member that
  *   install would refuse, or setuid/setgid bits without `squash` (a layer reused unchanged
- *   cannot have them stripped); checked before any blob is written, so nothing is tagged.
+ *   cannot have them stripped), or when two specs' prefixes are equal or nested (one layer
+ *   could then write through another's symlink); checked before any blob is written, so
+ *   nothing is tagged.
  */
 export async function composeImage(options: ComposeOptions): Promise<ComposeResult> {
   const registry = options.registry ?? {};
@@ -160,6 +163,7 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
     options.mirror,
     options.squash ?? false,
   );
+  assertDisjointPrefixes(packages.map((p) => ({ source: shortSpec(p.node), prefix: p.prefix })));
   await checkBaseBlobs(base, target.repository);
 
   const scratch = options.squash

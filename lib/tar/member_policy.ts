@@ -237,3 +237,39 @@ function describeType(typeflag: string): string {
   };
   return `${JSON.stringify(typeflag)}${known[typeflag] ? ` (${known[typeflag]})` : ""}`;
 }
+
+/**
+ * Refuses package prefixes that are equal or nested, for tarballs laid over one another (the
+ * layers of one image). Each tarball's members lie inside its prefix or are directories above
+ * it ({@link MemberPolicy.finish}), so with disjoint prefixes no member of one tarball can
+ * replace, or be written through, a member of another.
+ *
+ * @param packages Each tarball's name (for errors) and prefix (absolute or not, as long as all
+ *   are alike).
+ * @throws {UnsafeMemberError} naming the later tarball and its prefix.
+ *
+ * @example
+ * ```ts
+ * import { assertDisjointPrefixes } from "@spackle/spackle";
+ * assertDisjointPrefixes([
+ *   { source: "zlib", prefix: "/opt/sw/zlib-1.3-abc" },
+ *   { source: "curl", prefix: "/opt/sw/curl-8.5-def" },
+ * ]);
+ * ```
+ */
+export function assertDisjointPrefixes(
+  packages: readonly { readonly source: string; readonly prefix: string }[],
+): void {
+  for (const [i, later] of packages.entries()) {
+    for (const earlier of packages.slice(0, i)) {
+      const [a, b] = [earlier.prefix, later.prefix];
+      if (a === b || b.startsWith(`${a}/`) || a.startsWith(`${b}/`)) {
+        throw new UnsafeMemberError(
+          later.source,
+          b,
+          `package prefix overlaps the prefix ${a} of ${earlier.source}`,
+        );
+      }
+    }
+  }
+}

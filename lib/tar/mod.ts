@@ -10,6 +10,7 @@ export { createTarStream, type TarEntry, TarEntryError } from "./writer.ts";
 export { type WalkedEntry, walkPrefix, type WalkPrefixOptions } from "./walk.ts";
 export { type TarMember, TarReader } from "./reader.ts";
 export {
+  assertDisjointPrefixes,
   type CheckedMember,
   MemberPolicy,
   type MemberPolicyOptions,

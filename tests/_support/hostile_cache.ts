@@ -104,6 +104,10 @@ export function libdepPackage(body: readonly CraftedMember[]): CraftedMember[] {
   ];
 }
 
+/** Key of harness-hello's manifest in the fixture cache (hello depends on libdep). */
+export const HELLO_MANIFEST =
+  `v3/manifests/spec/harness-hello/harness-hello-1.0-${HARNESS.hello}.spec.manifest.json`;
+
 /**
  * A copy of the `fs-unsigned` fixture cache whose harness-libdep tarball is `tarball`, with
  * the manifest's checksum and size set to it (or to `claim`, a different sha256 hex under
@@ -111,7 +115,18 @@ export function libdepPackage(body: readonly CraftedMember[]): CraftedMember[] {
  */
 export async function cacheWithTarball(tarball: Uint8Array, claim?: string): Promise<string> {
   const cache = await copyFixture(join(SPACK12, "fs-unsigned"));
-  const path = join(cache, LIBDEP_MANIFEST);
+  await replaceTarball(cache, LIBDEP_MANIFEST, tarball, claim);
+  return cache;
+}
+
+/** Makes the manifest `manifestKey` of the cache `cache` name `tarball` (see {@link cacheWithTarball}). */
+export async function replaceTarball(
+  cache: string,
+  manifestKey: string,
+  tarball: Uint8Array,
+  claim?: string,
+): Promise<void> {
+  const path = join(cache, manifestKey);
   const manifest = parseManifest(await Deno.readTextFile(path), path);
   const checksum = claim ?? sha256Hex(tarball);
   const blob = join(cache, blobKey("sha256", checksum));
@@ -120,5 +135,4 @@ export async function cacheWithTarball(tarball: Uint8Array, claim?: string): Pro
   const data = [...manifest.data];
   data[0] = { ...data[0], checksum, contentLength: tarball.byteLength };
   await Deno.writeTextFile(path, serializeManifest(data));
-  return cache;
 }

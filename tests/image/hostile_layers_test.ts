@@ -7,21 +7,24 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { CopyError, copySpecs } from "../../lib/copy/mod.ts";
-import { InstallError, UnsafeTarballError } from "../../lib/errors.ts";
+import { FormatError, InstallError, UnsafeTarballError } from "../../lib/errors.ts";
 import { composeImage } from "../../lib/image/compose.ts";
 import { squashLayers } from "../../lib/image/squash.ts";
 import { installSpecs } from "../../lib/install/install.ts";
 import { openMirror } from "../../lib/mirror/open.ts";
 import type { Mirror } from "../../lib/mirror/types.ts";
 import { selectSpecs } from "../../lib/spec/select.ts";
+import { sha256Hex } from "../../lib/stream/digest.ts";
 import { streamOf } from "../../lib/stream/io.ts";
 import { TarReader } from "../../lib/tar/mod.ts";
 import {
   cacheWithTarball,
   type CraftedMember,
   craftTarball,
+  HELLO_MANIFEST,
   LIBDEP_PREFIX,
   libdepPackage,
+  replaceTarball,
 } from "../_support/hostile_cache.ts";
 import { withTempDir } from "../_support/temp.ts";
 import { layoutBlob, layoutTagsOf, readLayoutImage } from "./_layout.ts";
@@ -207,5 +210,98 @@ Deno.test("an absolute symlink out of the prefix is kept (Spack's certs=system l
     } finally {
       await Deno.remove(cache, { recursive: true });
     }
+  });
+});
+
+Deno.test("compose refuses a layer whose prefix lies inside another layer's (written through its symlink)", async () => {
+  await withTempDir(async (work) => {
+    const cache = await cacheWithTarball(
+      await craftTarball(libdepPackage([{ name: `${P}/lib`, type: "symlink", linkname: "/etc" }])),
+    );
+    // harness-hello, layered after libdep, "installs" into libdep's lib -> /etc.
+    const inner = `${P}/lib/cron.d`;
+    await replaceTarball(
+      cache,
+      HELLO_MANIFEST,
+      await craftTarball([
+        { name: inner, type: "dir" },
+        { name: `${inner}/job`, type: "file", text: "* * * * * root sh\n" },
+        { name: `${inner}/.spack`, type: "dir" },
+        { name: `${inner}/.spack/binary_distribution`, type: "file", text: "{}\n" },
+      ]),
+    );
+    try {
+      const mirror = await openMirror(cache);
+      const [hello] = selectSpecs(await mirror.listSpecs(), ["harness-hello"], cache);
+      for (const squash of [false, true]) {
+        const out = join(work, `image-${squash}`);
+        await assert.rejects(
+          composeImage({ mirror, specs: [hello], target: `oci-layout:${out}:x`, squash }),
+          (e) => e instanceof UnsafeTarballError && e.message.includes(JSON.stringify(`/${inner}`)),
+        );
+        assert.deepEqual(layoutTagsOf(out), []);
+      }
+      const layer = join(work, "layer.tar.gz");
+      const open = async (spec: typeof hello) => {
+        const entry = (await mirror.getEntry(spec))!;
+        return () => mirror.openTarball(entry);
+      };
+      const libdep = await libdepOf(mirror, cache);
+      await assert.rejects(
+        squashLayers([
+          { name: "harness-libdep", open: await open(libdep) },
+          { name: "harness-hello", open: await open(hello) },
+        ], layer),
+        (e) => e instanceof UnsafeTarballError && e.message.includes(`"${inner}"`),
+      );
+    } finally {
+      await Deno.remove(cache, { recursive: true });
+    }
+  });
+});
+
+/** An OCI layout cache holding harness-libdep with `tarball` as its layer, claiming `diffId`. */
+async function ociCacheWith(work: string, tarball: Uint8Array, diffId?: string) {
+  const fs = await cacheWithTarball(tarball);
+  try {
+    const libdep = await libdepOf(await openMirror(fs), fs);
+    const dir = join(work, "oci-cache");
+    const mirror = await openMirror(`oci-layout:${dir}`);
+    const path = join(work, "tarball.tar.gz");
+    await Deno.writeFile(path, tarball);
+    const tar = new Uint8Array(gunzipSync(tarball));
+    await mirror.pushSpec(libdep, {
+      path,
+      sha256: sha256Hex(tarball),
+      size: tarball.length,
+      diffId: diffId ?? sha256Hex(tar),
+    });
+    return { mirror: await openMirror(`oci-layout:${dir}`), libdep };
+  } finally {
+    await Deno.remove(fs, { recursive: true });
+  }
+}
+
+Deno.test("compose from an OCI cache reads each layer whole: an unsafe member, or a diff_id the spec image misstates, is refused", async () => {
+  await withTempDir(async (work) => {
+    const hostile = await craftTarball(
+      libdepPackage([{ name: `${P}/passwd`, type: "hardlink", linkname: "etc/passwd" }]),
+    );
+    const { mirror, libdep } = await ociCacheWith(work, hostile);
+    const out = join(work, "image");
+    await assert.rejects(
+      composeImage({ mirror, specs: [libdep], target: `oci-layout:${out}:x` }),
+      (e) => e instanceof UnsafeTarballError && e.message.includes(`"${P}/passwd"`),
+    );
+    assert.deepEqual(layoutTagsOf(out), []);
+
+    await Deno.remove(join(work, "oci-cache"), { recursive: true });
+    const safe = await craftTarball(libdepPackage([]));
+    const lying = await ociCacheWith(work, safe, "00".repeat(32));
+    await assert.rejects(
+      composeImage({ mirror: lying.mirror, specs: [libdep], target: `oci-layout:${out}:y` }),
+      (e) => e instanceof FormatError && /diff_id/.test(e.message),
+    );
+    assert.deepEqual(layoutTagsOf(out), []);
   });
 });
