@@ -321,3 +321,33 @@ Deno.test("gunzipStream: a failing source errors the output with its reason; cor
     /invalid|incorrect/i,
   );
 });
+
+Deno.test("gzipStream: a consumer may stop reading compressed output part-way", async () => {
+  const data = new Uint8Array(4 * MB);
+  for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+  const seen = await stray(async () => {
+    for (const stopAt of [0, 64 * 1024, 2 * MB]) {
+      let sourceCancelled: unknown;
+      const source = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < data.length; i += 65536) controller.enqueue(data.slice(i, i + 65536));
+          controller.close();
+        },
+        cancel(reason) {
+          sourceCancelled = reason;
+        },
+      });
+      const reader = source.pipeThrough(gzipStream()).getReader();
+      for (let got = 0; got <= stopAt;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        got += value.length;
+      }
+      const reason = new Error(`stop at ${stopAt}`);
+      await reader.cancel(reason);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(sourceCancelled, reason, "the cancel reaches the source");
+    }
+  });
+  assert.deepEqual(seen, []);
+});

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { MemberPolicy, type TarMember, TarReader, UnsafeMemberError } from "../../lib/tar/mod.ts";
+import {
+  assertDisjointPrefixes,
+  MemberPolicy,
+  type TarMember,
+  TarReader,
+  UnsafeMemberError,
+} from "../../lib/tar/mod.ts";
 import { UnsafeTarballError } from "../../lib/errors.ts";
 import { gunzipStream } from "../../lib/stream/gzip.ts";
 import { fixtureTarballs } from "./_util.ts";
@@ -163,5 +169,16 @@ Deno.test("MemberPolicy: every package tarball of the Spack fixtures passes unch
     const policy = new MemberPolicy(fixture.name, { unchanged: true });
     for (let m = await reader.next(); m; m = await reader.next()) policy.check(m);
     assert.equal(`/${policy.finish()}`, fixture.prefix);
+  }
+});
+
+Deno.test("assertDisjointPrefixes: sibling prefixes pass; equal or nested ones are refused, naming the later", () => {
+  const zlib = { source: "zlib", prefix: "/opt/sw/zlib-1.3-abc" };
+  assertDisjointPrefixes([zlib, { source: "zlib-ng", prefix: "/opt/sw/zlib-1.3-abc-ng" }]);
+  for (const prefix of [zlib.prefix, `${zlib.prefix}/lib/x`, "/opt/sw"]) {
+    assert.throws(
+      () => assertDisjointPrefixes([zlib, { source: "evil", prefix }]),
+      (e) => e instanceof UnsafeMemberError && e.entry === prefix && /^evil:/.test(e.message),
+    );
   }
 });
