@@ -1,12 +1,16 @@
 // Spools one package tarball from a build cache into a local file in a single read: the gzip
 // bytes go to the file unchanged (so the blob keeps its digest in any backend) while they are
 // hashed, and a gunzip on the side hashes the tar inside, the OCI `diff_id`
-// (build cache format reference §4.3).
+// (build cache format reference §4.3), and checks its members with the member policy that
+// install applies (the copy is used unchanged, maybe as an image layer, so setuid/setgid bits
+// are refused too).
 
-import { DigestMismatchError, FormatError } from "../errors.ts";
+import { DigestMismatchError, FormatError, UnsafeTarballError } from "../errors.ts";
 import type { PushedTarball, TarballRef } from "../mirror/types.ts";
 import { hashTap } from "../stream/digest.ts";
 import { gunzipStream } from "../stream/gzip.ts";
+import { MemberPolicy } from "../tar/member_policy.ts";
+import { TarReader } from "../tar/reader.ts";
 
 /**
  * Writes the gzip tarball `source` to the existing file `path` and returns what a mirror needs
@@ -16,7 +20,9 @@ import { gunzipStream } from "../stream/gzip.ts";
  *   stream reports a mismatch itself); a corrupt gzip stream with a mismatching digest reports
  *   the mismatch, not the gzip error.
  * @throws {FormatError} when the bytes match but their size differs from `expected.size`, or
- *   they are not a gzip stream.
+ *   they are not a gzip tar stream.
+ * @throws {UnsafeMemberError} when the bytes match but a member breaks {@link MemberPolicy}
+ *   (named in the error); the file is left for the caller to remove, as for the other errors.
  */
 export async function spoolTarball(
   source: ReadableStream<Uint8Array>,
@@ -27,7 +33,7 @@ export async function spoolTarball(
   const gzip = hashTap();
   const tar = hashTap();
   const unzip = gunzipStream();
-  const diffId = unzip.readable.pipeThrough(tar.stream).pipeTo(new WritableStream())
+  const diffId = checkMembers(unzip.readable.pipeThrough(tar.stream), where)
     .then(() => tar.digest);
   diffId.catch(() => {});
   const toUnzip = unzip.writable.getWriter();
@@ -68,10 +74,27 @@ export async function spoolTarball(
   }
   let tarDigest: string;
   try {
-    if (unzipError !== undefined) throw unzipError;
+    // The member check stops the side gunzip early (failing its writes) with its own error.
     tarDigest = (await diffId).sha256;
+    if (unzipError !== undefined) throw unzipError;
   } catch (e) {
+    if (e instanceof UnsafeTarballError || e instanceof FormatError) throw e;
     throw new FormatError(where, `tarball is not a valid gzip stream: ${(e as Error).message}`);
   }
   return { path, sha256, size, diffId: tarDigest };
+}
+
+/** Reads the tar `stream` to its end, checking every member; on a refusal stops reading it. */
+async function checkMembers(stream: ReadableStream<Uint8Array>, where: string): Promise<void> {
+  const reader = new TarReader(stream, where);
+  const policy = new MemberPolicy(where, { unchanged: true });
+  try {
+    for (let member = await reader.next(); member; member = await reader.next()) {
+      policy.check(member);
+    }
+    policy.finish();
+  } catch (e) {
+    await reader.cancel(e).catch(() => {});
+    throw e;
+  }
 }

@@ -19,6 +19,7 @@ import { compactJson } from "../spec/json.ts";
 import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
 import { sha256Hex } from "../stream/digest.ts";
 import { streamOf } from "../stream/io.ts";
+import { assertDisjointPrefixes } from "../tar/member_policy.ts";
 import { type BaseImage, resolveBaseImage, SCRATCH } from "./base.ts";
 import { imageConfig, imageCreated } from "./config.ts";
 import { MAX_IMAGE_LAYERS, TooManyLayersError } from "./errors.ts";
@@ -130,6 +131,11 @@ const INSPECT_JOBS = 4;
  * @throws {PlatformMismatchError} when the specs and the base are for different platforms.
  * @throws {TooManyLayersError} when the image would exceed {@link MAX_IMAGE_LAYERS} layers.
  * @throws {FormatError} for a legacy (layout 2) cache entry or a malformed image or tarball.
+ * @throws {UnsafeMemberError} naming the member, when a package tarball has a member that
+ *   install would refuse, or setuid/setgid bits without `squash` (a layer reused unchanged
+ *   cannot have them stripped), or when two specs' prefixes are equal or nested (one layer
+ *   could then write through another's symlink); checked before any blob is written, so
+ *   nothing is tagged.
  */
 export async function composeImage(options: ComposeOptions): Promise<ComposeResult> {
   const registry = options.registry ?? {};
@@ -154,7 +160,9 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
   const packages = await inspectAll(
     nodes.map((node) => specFromNodes(node.hash, pool)),
     options.mirror,
+    options.squash ?? false,
   );
+  assertDisjointPrefixes(packages.map((p) => ({ source: shortSpec(p.node), prefix: p.prefix })));
   await checkBaseBlobs(base, target.repository);
 
   const scratch = options.squash
@@ -291,20 +299,29 @@ async function checkBaseBlobs(
 }
 
 /** {@link inspectPackage} for each spec, a few at a time, in order. */
-async function inspectAll(specs: readonly ConcreteSpec[], mirror: Mirror): Promise<PackageLayer[]> {
+async function inspectAll(
+  specs: readonly ConcreteSpec[],
+  mirror: Mirror,
+  rewritten: boolean,
+): Promise<PackageLayer[]> {
   const out: PackageLayer[] = new Array(specs.length);
   await forEachConcurrently(specs.length, INSPECT_JOBS, async (i) => {
-    out[i] = await inspectPackage(specs[i], mirror);
+    out[i] = await inspectPackage(specs[i], mirror, rewritten);
   });
   return out;
 }
 
 /**
- * The layer of `spec` in `mirror`: from an OCI cache, the spec image's last layer and diff_id
- * (the tarball's head read for the prefix); from a URL-layout cache, the tarball blob, read
- * whole once for its diff_id.
+ * The layer of `spec` in `mirror`: from an OCI cache, the spec image's last layer and diff_id;
+ * from a URL-layout cache, the tarball blob. Either is read whole once, for its prefix and
+ * diff_id and to refuse an unsafe member before anything is written to the target (setuid and
+ * setgid bits too, unless the layers are `rewritten` by squashing, which strips them).
  */
-async function inspectPackage(spec: ConcreteSpec, mirror: Mirror): Promise<PackageLayer> {
+async function inspectPackage(
+  spec: ConcreteSpec,
+  mirror: Mirror,
+  rewritten: boolean,
+): Promise<PackageLayer> {
   const name = shortSpec(spec.node);
   if (mirror instanceof OciMirror) {
     const layer = await mirror.specLayer(spec.node);
@@ -319,8 +336,15 @@ async function inspectPackage(spec: ConcreteSpec, mirror: Mirror): Promise<Packa
       }
       throw e;
     }
-    const { prefix } = await inspectPackageTarball(blob, `${name} layer ${layer.digest}`);
-    return { node: spec.node, layer, prefix, source };
+    const where = `${name} layer ${layer.digest}`;
+    const info = await inspectPackageTarball(blob, where, { whole: true, rewritten });
+    if (info.diffId !== layer.diffId) {
+      throw new FormatError(
+        where,
+        `diff_id is ${info.diffId}, the spec image says ${layer.diffId}`,
+      );
+    }
+    return { node: spec.node, layer, prefix: info.prefix, source };
   }
   const entry = await mirror.getEntry(spec);
   if (!entry) throw new NotFoundError(`${name} in ${mirror.url}`);
@@ -334,7 +358,7 @@ async function inspectPackage(spec: ConcreteSpec, mirror: Mirror): Promise<Packa
     throw new NotFoundError(`tarball ${entry.tarball.digest} of ${name} in ${mirror.url}`);
   }
   const open = () => mirror.openTarball(entry);
-  const info = await inspectPackageTarball(await open(), entry.source, true);
+  const info = await inspectPackageTarball(await open(), entry.source, { whole: true, rewritten });
   return {
     node: spec.node,
     layer: { digest: entry.tarball.digest, size: info.size!, diffId: info.diffId! },

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { FormatError } from "../errors.ts";
 import { hashTap } from "../stream/digest.ts";
 import { gunzipStream, gzipStream } from "../stream/gzip.ts";
+import { MemberPolicy } from "../tar/member_policy.ts";
 import { TarReader } from "../tar/reader.ts";
 import { createTarStream, type TarEntry } from "../tar/writer.ts";
 import type { ImageLayer } from "./types.ts";
@@ -22,10 +22,13 @@ export interface SquashSource {
 
 /**
  * Writes the members of `sources`, in order, as one gzip tar layer to the file `path` and
- * returns its digests. Directories shared by several tarballs (the install tree's parents)
- * appear once; everything else is kept as stored, hard links included (their targets are
- * member names, which stay unique since every package has its own prefix). Streams: one member
- * body at a time is in flight.
+ * returns its digests. Every member passes {@link MemberPolicy} as in install: per tarball (the
+ * package prefix rules), and over the whole layer (no member of one tarball replaces or is
+ * written through a symlink or file of an earlier one). Names are written normalised and modes
+ * without setuid, setgid and sticky bits, as install would apply them. Directories shared by
+ * several tarballs (the install tree's parents) appear once; hard links are kept (their targets
+ * are earlier members of the same package). Streams: one member body at a time is in flight. On
+ * failure `path` is removed.
  *
  * @example
  * ```ts
@@ -37,7 +40,8 @@ export interface SquashSource {
  * );
  * ```
  *
- * @throws {FormatError} for a corrupt tarball or a member kind a layer cannot carry.
+ * @throws {UnsafeMemberError} naming the tarball and member that breaks a rule.
+ * @throws {FormatError} for a corrupt tarball.
  */
 export async function squashLayers(
   sources: readonly SquashSource[],
@@ -46,36 +50,47 @@ export async function squashLayers(
   const tar = hashTap();
   const gz = hashTap();
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
-  await createTarStream(members(sources))
-    .pipeThrough(tar.stream)
-    .pipeThrough(gzipStream())
-    .pipeThrough(gz.stream)
-    .pipeTo(file.writable);
+  try {
+    await createTarStream(members(sources))
+      .pipeThrough(tar.stream)
+      .pipeThrough(gzipStream())
+      .pipeThrough(gz.stream)
+      .pipeTo(file.writable);
+  } catch (e) {
+    await Deno.remove(path).catch(() => {});
+    throw e;
+  }
   const [layer, raw] = await Promise.all([gz.digest, tar.digest]);
   return { digest: `sha256:${layer.sha256}`, size: layer.size, diffId: `sha256:${raw.sha256}` };
 }
 
 async function* members(sources: readonly SquashSource[]): AsyncGenerator<TarEntry> {
+  const layer = new MemberPolicy("squashed layer");
   const directories = new Set<string>();
   for (const source of sources) {
     const reader = new TarReader((await source.open()).pipeThrough(gunzipStream()), source.name);
-    for (let member = await reader.next(); member; member = await reader.next()) {
-      const name = member.name.replace(/\/+$/, "");
-      if (member.type === "unsupported") {
-        throw new FormatError(source.name, `cannot squash ${name} (tar type ${member.typeflag})`);
+    const policy = new MemberPolicy(source.name);
+    try {
+      for (let member = await reader.next(); member; member = await reader.next()) {
+        const checked = policy.check(member);
+        layer.check(member);
+        if (checked.type === "directory") {
+          if (checked.name === "" || directories.has(checked.name)) continue;
+          directories.add(checked.name);
+        }
+        yield {
+          name: checked.name,
+          type: checked.type,
+          mode: checked.mode,
+          size: checked.size,
+          linkname: checked.linkname || undefined,
+          body: checked.size > 0 ? ReadableStream.from(reader.body()) : undefined,
+        };
       }
-      if (member.type === "directory") {
-        if (directories.has(name)) continue;
-        directories.add(name);
-      }
-      yield {
-        name,
-        type: member.type,
-        mode: member.mode,
-        size: member.size,
-        linkname: member.linkname || undefined,
-        body: member.size > 0 ? ReadableStream.from(reader.body()) : undefined,
-      };
+      policy.finish();
+    } catch (e) {
+      await reader.cancel(e).catch(() => {});
+      throw e;
     }
   }
 }

@@ -247,7 +247,6 @@ async function installOne(
     await Deno.rename(staging, prefix);
     return bytes;
   } catch (e) {
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
     if (e instanceof SpackleError) throw e;
     // A corrupt gzip fails in gunzip before the digest check can: name the blob.
     throw new InstallError(
@@ -255,5 +254,8 @@ async function installOne(
       `${(e as Error).message} (tarball ${entry.tarball.digest} of ${entry.source})`,
       { cause: e },
     );
+  } finally {
+    // On every exit path; after the rename there is nothing left under the staging name.
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
 }

@@ -407,13 +407,16 @@ export class OciMirror implements Mirror {
     );
   }
 
-  /** Install prefix of `node`, read from the head of its tarball `layer` once. */
+  /**
+   * Install prefix of `node`, from its tarball `layer` (read once). The layer goes into a runnable
+   * image unchanged, so every member is checked, not only the head.
+   */
   #prefixOf(node: SpecNode, layer: Layer): Promise<string> {
     return this.#prefixes.get(node.hash) ?? this.#remember(
       this.#prefixes,
       node.hash,
       this.#repo.getBlob(layer.digest)
-        .then((blob) => inspectPackageTarball(blob, this.#where(layer.digest)))
+        .then((blob) => inspectPackageTarball(blob, this.#where(layer.digest), { whole: true }))
         .then((info) => info.prefix),
     );
   }

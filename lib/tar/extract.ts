@@ -5,9 +5,9 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { UnsafeTarballError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { type TarMember, TarReader } from "./reader.ts";
-import { escapesTree } from "./_symlink_scope.ts";
+import { MemberPolicy } from "./member_policy.ts";
 
 /** Options of {@link extractPackageTarball}. */
 export interface ExtractPackageOptions {
@@ -15,7 +15,7 @@ export interface ExtractPackageOptions {
   source: string;
 }
 
-/** What {@link extractPackageTarball} found and wrote. */
+/** What {@link extractPackageTarball} found and wrote.*/
 export interface ExtractedPackage {
   /** The install prefix the package was built in, e.g. `/opt/spack/…/zlib-1.3-abc`. */
   oldPrefix: string;
@@ -28,15 +28,6 @@ export interface ExtractedPackage {
 }
 
 const BUILDINFO = ".spack/binary_distribution";
-
-type Kind = "file" | "directory" | "symlink" | "hardlink";
-
-interface Staged {
-  kind: Kind;
-  mode: number;
-  size: number;
-  linkname: string;
-}
 
 /**
  * Extracts the uncompressed package tarball `tar` into `destination`, which must not exist and
@@ -54,12 +45,13 @@ interface Staged {
  * last. Modification times are left at extraction time. Absolute symlink targets are kept
  * verbatim (relocation rewrites them).
  *
- * @throws {UnsafeTarballError} naming the entry for: absolute names or `..` components; members
- *   outside the prefix; hardlinks not pointing at an earlier regular member inside the prefix;
- *   relative symlinks resolving outside the prefix; a member below (or replacing) an earlier
- *   symlink or file; duplicate members; devices, FIFOs, sparse or unknown member types; no
- *   `binary_distribution` ("Tarball is not a Spack package…"); no directory member equal to the
- *   prefix ("Tarball does not contain a common prefix").
+ * @throws {UnsafeMemberError} (an `UnsafeTarballError`) naming the entry, for every rule of
+ *   {@link MemberPolicy}: absolute names or `..` components; members outside the prefix;
+ *   hardlinks not pointing at an earlier regular member inside the prefix; relative symlinks
+ *   resolving outside the prefix; a member below (or replacing) an earlier symlink or file;
+ *   duplicate members; devices, FIFOs, sparse or unknown member types; no `binary_distribution`
+ *   ("Tarball is not a Spack package…"); no directory member equal to the prefix ("Tarball does
+ *   not contain a common prefix").
  * @throws {FormatError} for a malformed or truncated archive.
  * @throws {UsageError} if `destination` already exists.
  *
@@ -113,7 +105,8 @@ export async function extractPackageTarball(
 }
 
 /**
- * The staging tree: members under their full names, and what was written where.
+ * The staging tree: members under their full names, written once {@link MemberPolicy} accepted
+ * them.
  *
  * File system calls are synchronous on purpose: each is one short syscall, while an async Deno
  * call round-trips through a thread pool, which made extracting many small files about three
@@ -121,131 +114,67 @@ export async function extractPackageTarball(
  */
 class Stage {
   readonly #root: string;
-  readonly #source: string;
-  readonly #members = new Map<string, Staged>();
-  /** Directories known to exist (members or created as parents). */
-  readonly #directories = new Set<string>([""]);
+  readonly #policy: MemberPolicy;
+  /** Directory members and their modes, applied at the end. */
+  readonly #directories = new Map<string, number>();
+  #files = 0;
+  #bytes = 0;
 
   constructor(root: string, source: string) {
     this.#root = root;
-    this.#source = source;
+    this.#policy = new MemberPolicy(source);
   }
 
   async add(member: TarMember, reader: TarReader): Promise<void> {
-    const name = this.#memberPath(member.name, member.name);
-    if (member.type === "unsupported") {
-      throw this.#refuse(name, `unsupported member type ${describeType(member.typeflag)}`);
-    }
-    const mode = member.mode & 0o777;
-    const path = join(this.#root, name);
-    const previous = this.#members.get(name);
-    if (name === "" || previous !== undefined || this.#directories.has(name)) {
-      // Only a directory may be repeated (or may name one created as a parent).
-      if (member.type !== "directory" || (previous && previous.kind !== "directory")) {
-        throw this.#refuse(name, "duplicate member or member replacing an earlier one");
-      }
-      if (name !== "") this.#members.set(name, { kind: "directory", mode, size: 0, linkname: "" });
+    const checked = this.#policy.check(member);
+    const path = join(this.#root, checked.name);
+    if (checked.type === "directory") {
+      if (checked.name === "") return; // `./`: the staging root itself
+      if (!this.#directories.has(checked.name)) this.#makeDirectory(checked.name);
+      this.#directories.set(checked.name, checked.mode);
       return;
     }
-    this.#makeParents(name);
-    let linkname = "";
-    if (member.type === "directory") {
-      Deno.mkdirSync(path);
-      this.#directories.add(name);
-    } else if (member.type === "file") {
+    this.#makeParents(checked.name);
+    if (checked.type === "file") {
       await this.#writeFile(path, reader);
-      Deno.chmodSync(path, mode);
-    } else if (member.type === "symlink") {
-      linkname = member.linkname;
-      if (linkname === "" || linkname.includes("\0")) {
-        throw this.#refuse(name, "bad symlink target");
-      }
-      Deno.symlinkSync(linkname, path);
+      Deno.chmodSync(path, checked.mode);
+      this.#files++;
+      this.#bytes += checked.size;
+    } else if (checked.type === "symlink") {
+      Deno.symlinkSync(checked.linkname, path);
     } else {
-      linkname = this.#memberPath(member.linkname, name);
-      if (this.#members.get(linkname)?.kind !== "file") {
-        throw this.#refuse(name, `hardlink target ${linkname} is not an earlier regular member`);
-      }
-      Deno.linkSync(join(this.#root, linkname), path);
-      Deno.chmodSync(path, mode);
+      Deno.linkSync(join(this.#root, checked.linkname), path);
+      Deno.chmodSync(path, checked.mode);
     }
-    this.#members.set(name, { kind: member.type, mode, size: member.size, linkname });
   }
 
-  /** Validates Spack's prefix rules, then moves the prefix to `target` and applies modes. */
+  /** Applies the prefix rules, then moves the prefix to `target` and applies modes. */
   async finish(target: string): Promise<ExtractedPackage> {
-    const prefix = this.#packagePrefix();
-    const inside = (name: string) => name === prefix || name.startsWith(`${prefix}/`);
-    const relative = (name: string) => name === prefix ? "" : name.slice(prefix.length + 1);
-    const symlinks = new Map<string, string>();
-    for (const [name, staged] of this.#members) {
-      if (staged.kind === "symlink" && inside(name)) symlinks.set(relative(name), staged.linkname);
-    }
-    let files = 0;
-    let bytes = 0;
-    const directories: [string, number][] = [];
-    for (const [name, staged] of this.#members) {
-      if (!inside(name)) {
-        if (staged.kind === "directory" && prefix.startsWith(`${name}/`)) continue;
-        throw this.#refuse(name, `outside of the package prefix ${prefix}`);
-      }
-      if (staged.kind === "hardlink" && !inside(staged.linkname)) {
-        throw this.#refuse(name, `hardlink target ${staged.linkname} is outside of ${prefix}`);
-      }
-      if (
-        staged.kind === "symlink" && !staged.linkname.startsWith("/") &&
-        escapesTree(relative(name), staged.linkname, symlinks)
-      ) {
-        throw this.#refuse(name, `symlink target ${staged.linkname} resolves outside of ${prefix}`);
-      }
-      if (staged.kind === "file") {
-        files++;
-        bytes += staged.size;
-      }
-      if (staged.kind === "directory") directories.push([relative(name), staged.mode]);
-    }
+    const prefix = this.#policy.finish();
     await Deno.rename(join(this.#root, prefix), target);
     const buildinfo = await Deno.readTextFile(join(target, BUILDINFO));
+    const directories = [...this.#directories]
+      .filter(([name]) => name === prefix || name.startsWith(`${prefix}/`))
+      .map(([name, mode]) => [name.slice(prefix.length + 1), mode] as const);
     // Deepest first, so a directory losing its write or search bit does not block its children.
     directories.sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0));
     for (const [path, mode] of directories) Deno.chmodSync(join(target, path), mode);
-    return { oldPrefix: `/${prefix}`, buildinfo, files, bytes };
+    return { oldPrefix: `/${prefix}`, buildinfo, files: this.#files, bytes: this.#bytes };
   }
 
-  /** Parent's parent of the shortest regular `…/.spack/binary_distribution` member (§2.6). */
-  #packagePrefix(): string {
-    let buildinfo: string | undefined;
-    for (const [name, staged] of this.#members) {
-      if (staged.kind !== "file" || !`/${name}`.endsWith(`/${BUILDINFO}`)) continue;
-      if (buildinfo === undefined || name.length < buildinfo.length) buildinfo = name;
-    }
-    if (buildinfo === undefined) {
-      throw this.#refuse(
-        BUILDINFO,
-        "Tarball is not a Spack package, missing binary_distribution file",
-      );
-    }
-    const prefix = dirname(dirname(buildinfo));
-    if (prefix === "." || this.#members.get(prefix)?.kind !== "directory") {
-      throw this.#refuse(prefix, "Tarball does not contain a common prefix");
-    }
-    return prefix;
-  }
-
-  /** Creates missing parent directories, refusing to go through a symlink or a file. */
+  /** Creates the missing parents of `name` (the policy refused names below symlinks or files). */
   #makeParents(name: string): void {
     const parts = name.split("/");
     for (let depth = 1; depth < parts.length; depth++) {
       const parent = parts.slice(0, depth).join("/");
-      if (this.#directories.has(parent)) continue;
-      const kind = this.#members.get(parent)?.kind;
-      if (kind === "symlink") {
-        throw this.#refuse(name, `would be written through symlink ${parent}`);
-      }
-      if (kind !== undefined) throw this.#refuse(name, `parent ${parent} is not a directory`);
-      Deno.mkdirSync(join(this.#root, parent));
-      this.#directories.add(parent);
+      if (!this.#directories.has(parent)) this.#makeDirectory(parent);
     }
+  }
+
+  #makeDirectory(name: string): void {
+    this.#makeParents(name);
+    Deno.mkdirSync(join(this.#root, name));
+    this.#directories.set(name, 0o755);
   }
 
   async #writeFile(path: string, reader: TarReader): Promise<void> {
@@ -261,33 +190,4 @@ class Stage {
       file.close();
     }
   }
-
-  /**
-   * Normalises a member name or hardlink target: drops `.` and empty components and a trailing
-   * `/`, and refuses absolute names, `..` components and NUL bytes. `entry` names the member.
-   */
-  #memberPath(name: string, entry: string): string {
-    if (name.startsWith("/") || name.includes("\0")) {
-      throw this.#refuse(entry, `absolute or invalid path ${JSON.stringify(name)}`);
-    }
-    const parts = name.split("/").filter((part) => part !== "" && part !== ".");
-    if (parts.includes("..")) {
-      throw this.#refuse(entry, `path ${JSON.stringify(name)} has a ".." component`);
-    }
-    return parts.join("/");
-  }
-
-  #refuse(entry: string, reason: string): UnsafeTarballError {
-    return new UnsafeTarballError(this.#source, entry, reason);
-  }
-}
-
-function describeType(typeflag: string): string {
-  const known: Record<string, string> = {
-    "3": "character device",
-    "4": "block device",
-    "6": "FIFO",
-    "S": "sparse file",
-  };
-  return `${JSON.stringify(typeflag)}${known[typeflag] ? ` (${known[typeflag]})` : ""}`;
 }

@@ -1,8 +1,9 @@
 /**
  * Spack package tarballs: a writer that produces Python `tarfile`'s exact bytes, the walk that
  * lists an installed prefix in Spack's member order, {@link createSpecTarball} that makes a
- * spec's whole gzip tarball from its prefix, a streaming reader for untrusted archives, and a
- * safe streaming extractor (Spack build cache format reference §2).
+ * spec's whole gzip tarball from its prefix, a streaming reader for untrusted archives, the member
+ * rules every consumer of a cache tarball applies ({@link MemberPolicy}), and a safe streaming
+ * extractor (Spack build cache format reference §2).
  *
  * @example
  * ```ts
@@ -16,11 +17,18 @@
  * @module
  */
 export { createSpecTarball, type SpecTarball, type TarballBuildInfo } from "../push/tarball.ts";
+export { createTarStream, type TarEntry, TarEntryError } from "./writer.ts";
+export { type WalkedEntry, walkPrefix, type WalkPrefixOptions } from "./walk.ts";
+export { type TarMember, TarReader } from "./reader.ts";
+export {
+  assertDisjointPrefixes,
+  type CheckedMember,
+  MemberPolicy,
+  type MemberPolicyOptions,
+  UnsafeMemberError,
+} from "./member_policy.ts";
 export {
   type ExtractedPackage,
   type ExtractPackageOptions,
   extractPackageTarball,
 } from "./extract.ts";
-export { type TarMember, TarReader } from "./reader.ts";
-export { type WalkedEntry, walkPrefix, type WalkPrefixOptions } from "./walk.ts";
-export { createTarStream, type TarEntry, TarEntryError } from "./writer.ts";

@@ -20,8 +20,10 @@ async function realTarball(work: string) {
   for (let i = 0; i < data.length; i++) {
     data[i] = i < data.length / 2 ? Math.floor(random() * 256) : 97 + (i % 26);
   }
-  await Deno.mkdir(join(work, "pkg"));
+  await Deno.mkdir(join(work, "pkg/.spack"), { recursive: true });
   await Deno.writeFile(join(work, "pkg/data.bin"), data);
+  // A package prefix, or the member check refuses it.
+  await Deno.writeTextFile(join(work, "pkg/.spack/binary_distribution"), "{}\n");
   await sh("tar -cf pkg.tar pkg && gzip -6 -k pkg.tar", work);
   const hash = async (file: string) => (await sh(`sha256sum ${file}`, work)).split(" ")[0];
   return {
