@@ -8,6 +8,7 @@
  */
 import { tmpdir, userInfo } from "node:os";
 import { isAbsolute, resolve } from "node:path";
+import { OCI_LAYOUT_SCHEME } from "../oci/open.ts";
 import type { EnvLookup } from "./_env.ts";
 
 /** URL schemes Spack takes as URLs; anything else is a path. */
@@ -122,6 +123,11 @@ function quotePath(path: string): string {
  */
 export function urlOrPathToUrl(value: string, ctx: PathContext): string {
   if (isMirrorUrl(value)) return value;
+  // Spackle's OCI image-layout directories (`oci-layout:PATH`): the path is resolved as any path.
+  if (value.startsWith(OCI_LAYOUT_SCHEME)) {
+    const path = expandPath(value.slice(OCI_LAYOUT_SCHEME.length), ctx);
+    return OCI_LAYOUT_SCHEME + (isAbsolute(path) ? resolve(path) : resolve(ctx.baseDir, path));
+  }
   const expanded = expandPath(value, ctx);
   const absolute = isAbsolute(expanded) ? resolve(expanded) : resolve(ctx.baseDir, expanded);
   return `file://${quotePath(absolute)}`;

@@ -158,7 +158,10 @@ export class UrlMirror implements Mirror {
     const entries: CacheEntry[] = [];
     for (const key of keys.sort()) {
       try {
-        entries.push(await this.#readV3Entry(key));
+        // Listing and indexing check that each manifest holds the spec its key names; the DAG
+        // hashes are recomputed when an entry is fetched for use (getEntry), not for every
+        // entry of a large cache on every index update.
+        entries.push(await this.#readV3Entry(key, undefined, false));
       } catch (e) {
         this.#warn(`unable to read spec manifest ${this.#where(key)}: ${(e as Error).message}`);
       }
@@ -171,7 +174,7 @@ export class UrlMirror implements Mirror {
    *
    * @throws {SpecMismatchError} when it holds another spec.
    */
-  async #readV3Entry(key: string, wanted?: SpecNode): Promise<CacheEntry> {
+  async #readV3Entry(key: string, wanted?: SpecNode, rehash = this.#rehash): Promise<CacheEntry> {
     const source = this.#where(key);
     const text = await this.#readText(key);
     if (text === undefined) throw new FormatError(source, "spec manifest is missing");
@@ -184,7 +187,7 @@ export class UrlMirror implements Mirror {
       key: source,
       keyHash: hashFromManifestKey(key),
       wanted,
-      rehash: this.#rehash,
+      rehash,
     });
     return {
       spec,
