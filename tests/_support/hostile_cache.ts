@@ -1,15 +1,25 @@
 /**
- * Hostile package tarballs inside otherwise valid build caches: a copy of the Spack 1.2
- * `fs-unsigned` fixture whose harness-libdep tarball is replaced, with its manifest checksum and
- * size fixed. The tarballs are written by Python's `tarfile` (which can write devices, FIFOs and
- * setuid bits) and compressed by GNU gzip, independently of Spackle's writer.
+ * Hostile build caches for the tests: copies of the Spack 1.2 `fs-unsigned` fixture whose
+ * tarballs or spec blobs are replaced, with manifest checksums and sizes fixed so only a later
+ * check can tell. Crafted tarballs are written by Python's `tarfile` (which can write devices,
+ * FIFOs and setuid bits) and compressed by GNU gzip, independently of Spackle's writer; Spackle's
+ * own writer makes the others. Also: snapshots of a cache and checks that an install left nothing.
  *
  * @module
  */
-import { join } from "node:path";
-import { blobKey } from "../../lib/buildcache/layout.ts";
-import { parseManifest, serializeManifest } from "../../lib/buildcache/manifest.ts";
-import { sha256Hex } from "../../lib/stream/digest.ts";
+import assert from "node:assert/strict";
+import { join, relative } from "node:path";
+import {
+  blobKey,
+  findRecord,
+  MEDIA_SPEC,
+  parseManifest,
+  serializeManifest,
+} from "../../lib/buildcache/mod.ts";
+import { createTarStream, type TarEntry } from "../../lib/tar/mod.ts";
+import { gzipStream, sha256Hex } from "../../lib/stream/mod.ts";
+import { readAll } from "../../lib/stream/io.ts";
+import { gzipBytes, maybeGunzip } from "../../lib/stream/gzip.ts";
 import { copyFixture, HARNESS, SPACK12 } from "./fixtures.ts";
 
 /** Member name of harness-libdep's prefix (no leading `/`), as its tarball in the fixtures. */
@@ -18,6 +28,12 @@ export const LIBDEP_PREFIX = `opt/build/linux-x86_64/harness-libdep-1.0-${HARNES
 /** Key of harness-libdep's manifest in the fixture cache. */
 export const LIBDEP_MANIFEST =
   `v3/manifests/spec/harness-libdep/harness-libdep-1.0-${HARNESS.libdep}.spec.manifest.json`;
+
+/** Manifest keys of the two harness packages in a Spack 1.2 URL-layout cache. */
+export const MANIFEST = {
+  hello: `v3/manifests/spec/harness-hello/harness-hello-1.0-${HARNESS.hello}.spec.manifest.json`,
+  libdep: LIBDEP_MANIFEST,
+} as const;
 
 /** One member to write; `chr`, `blk` and `fifo` are device and FIFO headers (no body). */
 export interface CraftedMember {
@@ -105,8 +121,7 @@ export function libdepPackage(body: readonly CraftedMember[]): CraftedMember[] {
 }
 
 /** Key of harness-hello's manifest in the fixture cache (hello depends on libdep). */
-export const HELLO_MANIFEST =
-  `v3/manifests/spec/harness-hello/harness-hello-1.0-${HARNESS.hello}.spec.manifest.json`;
+export const HELLO_MANIFEST = MANIFEST.hello;
 
 /**
  * A copy of the `fs-unsigned` fixture cache whose harness-libdep tarball is `tarball`, with
@@ -129,10 +144,115 @@ export async function replaceTarball(
   const path = join(cache, manifestKey);
   const manifest = parseManifest(await Deno.readTextFile(path), path);
   const checksum = claim ?? sha256Hex(tarball);
-  const blob = join(cache, blobKey("sha256", checksum));
-  await Deno.mkdir(join(blob, ".."), { recursive: true });
-  await Deno.writeFile(blob, tarball);
+  await writeBlobAs(cache, checksum, tarball);
   const data = [...manifest.data];
   data[0] = { ...data[0], checksum, contentLength: tarball.byteLength };
   await Deno.writeTextFile(path, serializeManifest(data));
+}
+
+/** Writes `bytes` as a blob of the cache at `cache`; returns its hex SHA-256. */
+export async function writeBlob(cache: string, bytes: Uint8Array): Promise<string> {
+  const checksum = sha256Hex(bytes);
+  await writeBlobAs(cache, checksum, bytes);
+  return checksum;
+}
+
+/** Stores `bytes` at the blob key of `checksum` (which may lie about them). */
+async function writeBlobAs(cache: string, checksum: string, bytes: Uint8Array): Promise<void> {
+  const path = join(cache, blobKey("sha256", checksum));
+  await Deno.mkdir(join(path, ".."), { recursive: true });
+  await Deno.writeFile(path, bytes);
+}
+
+/**
+ * Replaces the spec blob of the (unsigned) manifest at `key` with `edit` applied to its JSON,
+ * re-gzipped, and fixes the manifest's checksum and length so only an identity check can tell.
+ */
+export async function editSpecBlob(
+  cache: string,
+  key: string,
+  edit: (doc: { spec: { nodes: Record<string, unknown>[] } }) => void,
+): Promise<void> {
+  const manifest = parseManifest(await Deno.readTextFile(join(cache, key)), key);
+  const record = findRecord(manifest, MEDIA_SPEC, key);
+  const old = await Deno.readFile(join(cache, blobKey("sha256", record.checksum)));
+  const doc = JSON.parse(new TextDecoder().decode(maybeGunzip(old)));
+  edit(doc);
+  const blob = gzipBytes(JSON.stringify(doc));
+  const checksum = await writeBlob(cache, blob);
+  const data = manifest.data.map((r) =>
+    r === record ? { ...r, checksum, contentLength: blob.byteLength } : r
+  );
+  await Deno.writeTextFile(join(cache, key), serializeManifest(data));
+}
+
+/** Every file and symlink under `dir` with the SHA-256 of its content (or link target). */
+export async function snapshot(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (path: string) => {
+    for await (const e of Deno.readDir(path)) {
+      const full = join(path, e.name);
+      if (e.isDirectory) await walk(full);
+      else if (e.isSymlink) out.set(relative(dir, full), `-> ${await Deno.readLink(full)}`);
+      else out.set(relative(dir, full), sha256Hex(await Deno.readFile(full)));
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+/**
+ * Asserts the install root holds nothing of an install: no file, symlink or database record
+ * anywhere, and no directory named after a DAG hash (a prefix or its staging directory).
+ */
+export async function assertNothingInstalled(root: string): Promise<void> {
+  const found: string[] = [];
+  const walk = async (path: string) => {
+    for await (const e of Deno.readDir(path)) {
+      const full = join(path, e.name);
+      if (!e.isDirectory || /[a-z2-7]{32}/.test(e.name)) found.push(relative(root, full));
+      if (e.isDirectory) await walk(full);
+    }
+  };
+  await walk(root).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  assert.deepEqual(found, [], "nothing of the install is left in the root");
+}
+
+/** A directory member. */
+export const dirEntry = (name: string): TarEntry => ({
+  name,
+  type: "directory",
+  mode: 0o755,
+  size: 0,
+});
+
+/** A regular file member holding `body` (text or a stream of `size` bytes). */
+export function fileEntry(
+  name: string,
+  body: string | ReadableStream<Uint8Array>,
+  size?: number,
+): TarEntry {
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  return {
+    name,
+    type: "file",
+    mode: 0o644,
+    size: bytes instanceof Uint8Array ? bytes.byteLength : size!,
+    body: bytes,
+  };
+}
+
+/**
+ * Replaces harness-libdep's tarball in the URL-layout cache `cache` by a gzip tar of `entries`
+ * written by Spackle's own writer, and fixes its manifest record (checksum and length), so only
+ * later checks can tell.
+ */
+export async function replaceLibdepTarball(cache: string, entries: TarEntry[]): Promise<void> {
+  async function* members() {
+    yield* entries;
+  }
+  const gz = await readAll(createTarStream(members()).pipeThrough(gzipStream()));
+  await replaceTarball(cache, MANIFEST.libdep, gz);
 }

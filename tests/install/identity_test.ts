@@ -25,7 +25,13 @@ import { copyFixture, HARNESS, SPACK12, V2_MIRRORS } from "../_support/fixtures.
 import { startRegistry } from "../_support/registry.ts";
 import { withTempDir } from "../_support/temp.ts";
 import { serveLayout } from "../oci/_skopeo.ts";
-import { assertNothingInstalled, editSpecBlob, MANIFEST, snapshot, writeBlob } from "./_hostile.ts";
+import {
+  assertNothingInstalled,
+  editSpecBlob,
+  MANIFEST,
+  snapshot,
+  writeBlob,
+} from "../_support/hostile_cache.ts";
 
 /**
  * Installs `name` from the altered copy `cache` and asserts a {@link SpecMismatchError} naming

@@ -25,7 +25,7 @@ import {
   MANIFEST,
   replaceLibdepTarball,
   snapshot,
-} from "./_hostile.ts";
+} from "../_support/hostile_cache.ts";
 
 /**
  * Installs harness-libdep from `mirror` (an altered copy `cache`) and asserts it is refused with

@@ -14,7 +14,7 @@ import {
   LIBDEP_PREFIX,
   replaceLibdepTarball,
   snapshot,
-} from "./_hostile.ts";
+} from "../_support/hostile_cache.ts";
 
 const OLD = `/${LIBDEP_PREFIX}`;
 const TEXT = `prefix=${OLD}\nlibc=/usr/lib/libc.so.6\nshell=/bin/sh\n`;

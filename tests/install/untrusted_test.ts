@@ -1,37 +1,24 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InstallError, installSpecs, openMirror, selectSpecs } from "../../mod.ts";
-import { blobKey, parseManifest, serializeManifest } from "../../lib/buildcache/mod.ts";
-import { gzipStream, sha256Hex } from "../../lib/stream/mod.ts";
-import { createTarStream, type TarEntry } from "../../lib/tar/mod.ts";
-import { readAll } from "../../lib/stream/io.ts";
+import type { TarEntry } from "../../lib/tar/mod.ts";
 import { copyFixture, HARNESS, SPACK12 } from "../_support/fixtures.ts";
+import {
+  dirEntry,
+  fileEntry,
+  LIBDEP_PREFIX,
+  replaceLibdepTarball,
+} from "../_support/hostile_cache.ts";
 
-const LIBDEP_MANIFEST =
-  `v3/manifests/spec/harness-libdep/harness-libdep-1.0-${HARNESS.libdep}.spec.manifest.json`;
-
-/** Replaces harness-libdep's tarball in a copy of fs-unsigned with one made of `entries`. */
+/** A copy of fs-unsigned whose harness-libdep tarball holds `entries`. */
 async function cacheWithTarball(entries: (prefix: string) => TarEntry[]): Promise<string> {
   const cache = await copyFixture(join(SPACK12, "fs-unsigned"));
-  const manifest = parseManifest(await Deno.readTextFile(join(cache, LIBDEP_MANIFEST)), "m");
-  const prefix = "opt/build/linux-x86_64/harness-libdep-1.0-" + HARNESS.libdep;
-  async function* gen() {
-    yield* entries(prefix);
-  }
-  const gz = await readAll(createTarStream(gen()).pipeThrough(gzipStream()));
-  const checksum = sha256Hex(gz);
-  await Deno.mkdir(join(cache, blobKey("sha256", checksum), ".."), { recursive: true });
-  await Deno.writeFile(join(cache, blobKey("sha256", checksum)), gz);
-  manifest.data[0] = { ...manifest.data[0], checksum, contentLength: gz.byteLength };
-  await Deno.writeTextFile(join(cache, LIBDEP_MANIFEST), serializeManifest(manifest.data));
+  await replaceLibdepTarball(cache, entries(LIBDEP_PREFIX));
   return cache;
 }
 
-const dir = (name: string): TarEntry => ({ name, type: "directory", mode: 0o755, size: 0 });
-const file = (name: string, text: string): TarEntry => {
-  const body = new TextEncoder().encode(text);
-  return { name, type: "file", mode: 0o644, size: body.byteLength, body };
-};
+const dir = dirEntry;
+const file = (name: string, text: string): TarEntry => fileEntry(name, text);
 const buildinfo = (prefix: string) =>
   file(
     `${prefix}/.spack/binary_distribution`,
