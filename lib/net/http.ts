@@ -13,7 +13,26 @@ export function redactUrl(url: URL | string): string {
 
 /** Replaces every URL inside a message (e.g. from a fetch error) by its redacted form. */
 export function redactUrlsIn(message: string): string {
-  return message.replace(/\bhttps?:\/\/[^\s)"'<>]+/g, (u) => redactUrl(u));
+  return redactUserinfo(message.replace(/\bhttps?:\/\/[^\s)"'<>]+/g, (u) => redactUrl(u)));
+}
+
+/**
+ * `text` with the userinfo of every `scheme://user[:password]@` URL in it (any scheme: `oci://`,
+ * `s3://`, `https://`, …) replaced by `***`, so a credential typed into a URL never reaches a
+ * message, log or file. Text without such a URL comes back unchanged.
+ *
+ * @example
+ * ```ts
+ * redactUserinfo("GET oci://me:hunter2@ghcr.io/x failed"); // "GET oci://***@ghcr.io/x failed"
+ * ```
+ */
+export function redactUserinfo(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]*@/gi, "$1***@");
+}
+
+/** Whether the URL `text` carries a password in its userinfo (`scheme://user:password@…`). */
+export function hasUrlPassword(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^\s/?#@]*:[^\s/?#@]*@/i.test(text);
 }
 
 /** The target of the `rel="next"` entry of an RFC 8288 `Link` header, if any. */

@@ -11,7 +11,14 @@
 
 import { createHash } from "node:crypto";
 import denoConfig from "../../deno.json" with { type: "json" };
-import { DigestMismatchError, FormatError, NotFoundError, UsageError } from "../errors.ts";
+import {
+  ConnectionError,
+  DigestMismatchError,
+  FormatError,
+  NotFoundError,
+  ReadTimeoutError,
+  UsageError,
+} from "../errors.ts";
 import { RegistryAuthenticator, repositoryScopes } from "./auth.ts";
 import {
   type CredentialProvider,
@@ -24,7 +31,9 @@ import { requireSha256, SHA256_DIGEST_RE, sha256Digest } from "./_digest.ts";
 import { nextLink, readLimited, redactUrl, redactUrlsIn, withQueryParam } from "../net/http.ts";
 import { Limiter } from "./_limiter.ts";
 import { REPOSITORY_RE, TAG_RE } from "./_names.ts";
+import { BRIEF_RETRIES, connectionError, retriesAllowed } from "../net/failure.ts";
 import {
+  defaultReadTimeoutMs,
   parseRetryAfter,
   pauseBeforeRetry,
   type RetryEvent,
@@ -58,8 +67,9 @@ export interface RegistryClientOptions {
   /** Chunk size in bytes for chunked uploads; one chunk is held in memory. Default 8 MiB. */
   readonly chunkSize?: number;
   /**
-   * Milliseconds to wait for the response to a request without a body, and for the next bytes
-   * of a blob download, before treating the connection as dropped (and retrying). Default 30000.
+   * Read timeout: milliseconds to wait for the response to a request without a body, and for
+   * the next bytes of a blob download, before treating the connection as stalled (retried once).
+   * Default: `SPACKLE_READ_TIMEOUT` seconds from the environment, else 15000.
    */
   readonly timeoutMs?: number;
   /** Called before each retry, e.g. to log it. */
@@ -198,7 +208,7 @@ export class RegistryClient {
     this.#userAgent = options.userAgent ?? USER_AGENT;
     this.#chunkedThreshold = nonNegative("chunkedThreshold", options.chunkedThreshold ?? Infinity);
     this.#chunkSize = positiveInteger("chunkSize", options.chunkSize ?? 8 * 1024 * 1024);
-    this.#timeoutMs = positiveInteger("timeoutMs", options.timeoutMs ?? 30_000);
+    this.#timeoutMs = positiveInteger("timeoutMs", options.timeoutMs ?? defaultReadTimeoutMs());
     this.#onRetry = options.onRetry;
     const credentials = options.credentials ?? dockerConfigCredentials();
     this.#auth = new RegistryAuthenticator(this.host, {
@@ -254,6 +264,7 @@ export class RegistryClient {
     const hash = createHash("sha256");
     let received = 0;
     let resumes = 0;
+    let stalls = 0;
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         while (true) {
@@ -270,8 +281,12 @@ export class RegistryClient {
               [],
               `body interrupted after ${received} bytes: ${redactUrlsIn(errorText(err))}`,
             );
+            // A server that stalled once tends to stall again: one resume, not `retries`.
+            const stalled = err instanceof ReadTimeoutError;
             try {
-              if (resumes >= this.#retry.retries) throw failure;
+              if (resumes >= this.#retry.retries || (stalled && stalls++ >= BRIEF_RETRIES)) {
+                throw failure;
+              }
               await this.#pause(failure, resumes++);
               reader = (await open(received)).getReader();
             } catch (fatal) {
@@ -622,10 +637,8 @@ export class RegistryClient {
           signal: timeout?.signal,
         });
       } catch (err) {
-        const why = timeout?.signal.aborted
-          ? `no response within ${this.#timeoutMs} ms`
-          : `connection failed: ${redactUrlsIn(errorText(err))}`;
-        throw new RegistryError(method, redactUrl(url), undefined, [], why);
+        const timedOut = timeout?.signal.aborted ? this.#timeoutMs : undefined;
+        throw connectionError(method, redactUrl(url), err, timedOut);
       } finally {
         clearTimeout(timer);
       }
@@ -647,24 +660,30 @@ export class RegistryClient {
       try {
         return await attempt();
       } catch (err) {
-        if (!(err instanceof RegistryError) || !err.retryable || n >= this.#retry.retries) {
-          throw err;
-        }
-        await this.#pause(err, n);
+        if (n >= this.#retriesFor(err)) throw err;
+        await this.#pause(err as RegistryError | ConnectionError, n);
       }
     }
   }
 
-  #pause(err: RegistryError, n: number): Promise<void> {
+  /** Retries `err` may have in all: none for errors that are not worth retrying. */
+  #retriesFor(err: unknown): number {
+    if (err instanceof ConnectionError) return retriesAllowed(err, this.#retry.retries);
+    return err instanceof RegistryError && err.retryable ? this.#retry.retries : 0;
+  }
+
+  #pause(err: RegistryError | ConnectionError, n: number): Promise<void> {
+    const reason = err instanceof ConnectionError
+      ? err.reason
+      : err.status === undefined
+      ? "connection failed"
+      : `HTTP ${err.status}`;
+    const retryAfterMs = err instanceof RegistryError ? err.retryAfterMs : undefined;
     return pauseBeforeRetry(
       this.#retry,
       n,
-      {
-        method: err.method,
-        url: err.url,
-        reason: err.status === undefined ? "connection failed" : `HTTP ${err.status}`,
-      },
-      err.retryAfterMs,
+      { method: err.method, url: err.url, reason },
+      retryAfterMs,
       this.#onRetry,
     );
   }
@@ -681,13 +700,8 @@ export class RegistryClient {
           signal: AbortSignal.timeout(this.#timeoutMs),
         });
       } catch (err) {
-        throw new RegistryError(
-          method,
-          redactUrl(url),
-          undefined,
-          [],
-          `connection failed: ${redactUrlsIn(errorText(err))}`,
-        );
+        const timedOut = (err as Error)?.name === "TimeoutError" ? this.#timeoutMs : undefined;
+        throw connectionError(method, redactUrl(url), err, timedOut);
       }
       if (isRetryableStatus(res.status)) throw await this.#failure({ method, url }, res);
       return res;
@@ -922,10 +936,8 @@ export class RegistryClient {
         const location = res.headers.get("location");
         return location ? new URL(location, res.url) : url;
       } catch (err) {
-        if (!(err instanceof RegistryError) || !err.retryable || n >= this.#retry.retries) {
-          throw err;
-        }
-        await this.#pause(err, n);
+        if (n >= this.#retriesFor(err)) throw err;
+        await this.#pause(err as RegistryError | ConnectionError, n);
         const status = await this.#uploadStatus(url, scopes);
         const end = offset + chunk.length;
         if (status.next < offset || status.next > end) throw err;

@@ -5,10 +5,12 @@
 // behave alike (same option names, same `RetryEvent`).
 
 import denoConfig from "../../deno.json" with { type: "json" };
-import { SpackleError, UsageError } from "../errors.ts";
+import { ReadTimeoutError, SpackleError, UsageError } from "../errors.ts";
 import { isRetryableStatus } from "../registry/errors.ts";
 import { redactUrlsIn } from "../net/http.ts";
+import { BRIEF_RETRIES, connectionError, retriesAllowed } from "../net/failure.ts";
 import {
+  defaultReadTimeoutMs,
   parseRetryAfter,
   pauseBeforeRetry,
   type RetryEvent,
@@ -58,8 +60,9 @@ export interface RemoteStoreOptions {
   /** Upper bound in ms for a server's `Retry-After`. Default 30000. */
   readonly maxRetryAfterMs?: number;
   /**
-   * Milliseconds to wait for the answer to a request without a body, and for the next bytes of
-   * a download, before treating the connection as dropped (and retrying). Default 30000.
+   * Read timeout: milliseconds to wait for the answer to a request without a body, and for the
+   * next bytes of a download, before treating the connection as stalled (retried once).
+   * Default: `SPACKLE_READ_TIMEOUT` seconds from the environment, else 15000.
    */
   readonly timeoutMs?: number;
   /** `User-Agent` header. Default `spackle/<version>`. */
@@ -91,7 +94,7 @@ export class Transport {
       maxDelayMs: atLeast("retryMaxDelayMs", options.retryMaxDelayMs ?? 4000, 0),
       maxRetryAfterMs: atLeast("maxRetryAfterMs", options.maxRetryAfterMs ?? 30_000, 0),
     };
-    this.#timeoutMs = atLeast("timeoutMs", options.timeoutMs ?? 30_000, 1);
+    this.#timeoutMs = atLeast("timeoutMs", options.timeoutMs ?? defaultReadTimeoutMs(), 1);
     this.#userAgent = options.userAgent ?? USER_AGENT;
     this.#onRetry = options.onRetry;
   }
@@ -102,7 +105,8 @@ export class Transport {
    * the last response, whatever its status. Requests with a body are not timed: an upload's
    * answer comes only after all of it was sent.
    *
-   * @throws {StorageRequestError} when no response arrived after the last attempt.
+   * @throws {ConnectionError} when no response arrived after the last attempt (at once for
+   *   failures retrying cannot fix: DNS, TLS).
    */
   async send(
     label: RequestLabel,
@@ -117,16 +121,10 @@ export class Transport {
       try {
         res = await fetch(request, { signal: timer?.signal });
       } catch (err) {
-        const failure = new StorageRequestError(
-          label.method,
-          label.where,
-          undefined,
-          timer?.signal.aborted
-            ? `no answer within ${this.#timeoutMs} ms`
-            : `connection failed: ${redactUrlsIn(errorText(err))}`,
-        );
-        if (attempt >= this.#policy.retries) throw failure;
-        await this.pause(label, attempt, "connection failed");
+        const timedOut = timer?.signal.aborted ? this.#timeoutMs : undefined;
+        const failure = connectionError(label.method, label.where, err, timedOut);
+        if (attempt >= retriesAllowed(failure, this.#policy.retries)) throw failure;
+        await this.pause(label, attempt, failure.reason);
         continue;
       } finally {
         clearTimeout(timeout);
@@ -172,10 +170,13 @@ export class Transport {
     let reader: ReadableStreamDefaultReader<Uint8Array> = first.body!.getReader();
     let received = 0;
     let resumes = 0;
+    let stalls = 0;
     const resume = async (cause: unknown): Promise<void> => {
       reader.cancel().catch(() => {});
       const detail = `body interrupted after ${received} bytes: ${redactUrlsIn(errorText(cause))}`;
-      if (resumes >= this.#policy.retries) {
+      // A server that stalled once tends to stall again: one resume, not `retries`.
+      const stalled = cause instanceof ReadTimeoutError;
+      if (resumes >= this.#policy.retries || (stalled && stalls++ >= BRIEF_RETRIES)) {
         throw new StorageRequestError(label.method, label.where, undefined, detail);
       }
       await this.pause(label, resumes++, "connection failed");

@@ -7,6 +7,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
+import { redactUserinfo } from "../net/http.ts";
 import type { ObjectStore } from "./types.ts";
 import { encodeKey, type RemoteStoreOptions, StorageRequestError, Transport } from "./_http.ts";
 import { parseDirectoryListing } from "./_listing.ts";
@@ -74,14 +75,14 @@ export class HttpStore implements ObjectStore {
     try {
       parsed = new URL(url);
     } catch {
-      throw new UsageError(`not a valid URL: ${JSON.stringify(redactInput(url))}`);
+      throw new UsageError(`not a valid URL: ${JSON.stringify(redactUserinfo(url))}`);
     }
     if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-      throw new UsageError(`not an http(s) URL: ${redactInput(url)}`);
+      throw new UsageError(`not an http(s) URL: ${redactUserinfo(url)}`);
     }
     if (parsed.search || parsed.hash) {
       throw new UsageError(
-        `an HTTP mirror URL cannot have a query or fragment: ${redactInput(url)}`,
+        `an HTTP mirror URL cannot have a query or fragment: ${redactUserinfo(url)}`,
       );
     }
     let userinfo: string | undefined;
@@ -93,7 +94,7 @@ export class HttpStore implements ObjectStore {
         )
         : undefined;
     } catch {
-      throw new UsageError(`malformed percent-encoding in the userinfo of ${redactInput(url)}`);
+      throw new UsageError(`malformed percent-encoding in the userinfo of ${redactUserinfo(url)}`);
     }
     parsed.username = "";
     parsed.password = "";
@@ -230,9 +231,4 @@ export class HttpStore implements ObjectStore {
     if (depth >= MAX_LISTING_DEPTH) return;
     for (const name of dirs) yield* this.#walk(`${dir}/${name}`, depth + 1);
   }
-}
-
-/** `url` as the user gave it, with any userinfo replaced, for error messages. */
-function redactInput(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1***@");
 }
