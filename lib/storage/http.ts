@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { MirrorNotFoundError, UsageError } from "../errors.ts";
 import { redactUserinfo } from "../net/http.ts";
 import type { ObjectStore } from "./types.ts";
 import { encodeKey, type RemoteStoreOptions, StorageRequestError, Transport } from "./_http.ts";
@@ -210,6 +210,7 @@ export class HttpStore implements ObjectStore {
    * not HTML).
    *
    * @throws {StorageRequestError} for 5xx answers (after retries).
+   * @throws {MirrorNotFoundError} when the prefix and the mirror root both answer 404.
    */
   async *list(prefix: string): AsyncIterable<string> {
     yield* this.#walk(prefix.replace(/\/+$/, ""), 0);
@@ -222,6 +223,7 @@ export class HttpStore implements ObjectStore {
     if (res.status !== 200 || !/^(text\/html|application\/xhtml\+xml)\b/i.test(type)) {
       if (res.status >= 500) throw await this.#failure("GET", url, res);
       await res.body?.cancel();
+      if (depth === 0 && res.status === 404) await this.#checkRoot();
       return;
     }
     // Links resolve against where the listing came from (after redirects).
@@ -230,5 +232,14 @@ export class HttpStore implements ObjectStore {
     // Symbolic links can make a served tree endless; cache keys are a few levels deep.
     if (depth >= MAX_LISTING_DEPTH) return;
     for (const name of dirs) yield* this.#walk(`${dir}/${name}`, depth + 1);
+  }
+
+  // A root that answers 404 and has no layout.json is no cache at all (a typo'd URL).
+  async #checkRoot(): Promise<void> {
+    const res = await this.#request("GET", this.#base);
+    await res.body?.cancel();
+    if (res.status === 404 && !await this.exists("v3/layout.json")) {
+      throw new MirrorNotFoundError(this.url, "the server answers 404 for it");
+    }
   }
 }
