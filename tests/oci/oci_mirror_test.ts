@@ -1,3 +1,4 @@
+import { MirrorNotFoundError } from "../../lib/errors.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { OciMirror } from "../../lib/mirror/oci.ts";
@@ -85,10 +86,10 @@ Deno.test("OciMirror reads Spack's OCI build cache and installs from it", async 
       (await unindexed.listSpecs()).map((s) => s.node.hash).sort(),
       specs.map((s) => s.node.hash).sort(),
     );
-    // A repository that does not exist lists nothing.
-    assert.deepEqual(
-      await new OciMirror(`oci+http://${registry.host}/spack/empty`).listSpecs(),
-      [],
+    // A repository that does not exist is an error naming it, not an empty cache.
+    await assert.rejects(
+      new OciMirror(`oci+http://${registry.host}/spack/empty`).listSpecs(),
+      MirrorNotFoundError,
     );
   } finally {
     await Deno.remove(root, { recursive: true });
