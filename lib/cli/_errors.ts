@@ -28,7 +28,7 @@ export function reportError(err: unknown): ReportedError {
 }
 
 function oneLine(text: string): string {
-  return redactUserinfo(text).replace(/\s*\n\s*/g, "; ");
+  return redactUserinfo(text).replace(/:\s*\n\s*/g, ": ").replace(/\s*\n\s*/g, "; ");
 }
 
 function isOsError(err: Error): boolean {

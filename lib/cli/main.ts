@@ -287,10 +287,9 @@ export async function main(args: string[], render = new ProgressRenderer()): Pro
     return 0;
   } catch (e) {
     render.done();
-    const code = (e as { code?: unknown })?.code;
-    if (e instanceof CommanderError && typeof code === "string") {
-      // commander printed the error (and the usage hint) itself.
-      return code === "commander.helpDisplayed" || code === "commander.version" ? 0 : 2;
+    if (e instanceof CommanderError) {
+      // commander printed the help, the version, or the error and the usage hint itself.
+      return e.exitCode === 0 ? 0 : 2;
     }
     const { message, usage } = reportError(e);
     render.line(`error: ${message}`);

@@ -239,7 +239,8 @@ function addSection(target: Target, section: Map<string, PlainValue>): void {
  * @throws {MirrorError} `MIRROR_EXISTS` ("Mirror with name X already exists.") when the file
  *   already has a mirror called `name`.
  * @throws {MirrorConfigError} when the file is not valid Spack 1.2 configuration.
- * @throws {UsageError} for an incomplete access pair, or a URL with a password in it.
+ * @throws {UsageError} for an empty name or URL, an incomplete access pair, or a URL with a
+ *   password in it.
  * @example
  * ```ts
  * await addMirror("./spack.yaml", "cache", "oci://ghcr.io/me/cache", {
@@ -254,6 +255,9 @@ export async function addMirror(
   url: string,
   settings: Omit<MirrorSettings, "url"> = {},
 ): Promise<void> {
+  if (name.trim() === "" || url.trim() === "") {
+    throw new UsageError(`a mirror needs a name and a URL (got ${JSON.stringify([name, url])})`);
+  }
   const target = await openTarget(file);
   if (findPair(sectionMap(target), name)) {
     throw new MirrorError("MIRROR_EXISTS", name, `Mirror with name ${name} already exists.`);

@@ -187,7 +187,7 @@ export function parseOciMirrorUrl(url: string): OciMirrorLocation {
   try {
     return { reference: parseImageReference(rest), plainHttp, credentials };
   } catch (e) {
-    if (at < 0 || !(e instanceof FormatError)) throw e;
+    if (!(e instanceof FormatError)) throw e;
     throw new FormatError(where, e.message.slice(e.message.indexOf(": ") + 2));
   }
 }

@@ -122,7 +122,13 @@ export class S3Store implements ObjectStore {
    */
   constructor(url: string, options: S3StoreOptions = {}) {
     const m = /^s3:\/\/([^/?#]+)\/*([^?#]*?)\/*$/i.exec(url);
-    if (!m || m[1].includes("@")) throw new UsageError(`not an s3://bucket[/prefix] URL: ${url}`);
+    if (m?.[1].includes("@")) {
+      throw new UsageError(
+        `credentials cannot be written in an s3:// URL (${url}): use an AWS profile, ` +
+          "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a mirror's access_pair variables",
+      );
+    }
+    if (!m) throw new UsageError(`not an s3://bucket[/prefix] URL: ${url}`);
     this.bucket = m[1];
     this.prefix = m[2];
     if (this.prefix) encodeKey(this.prefix);

@@ -110,6 +110,13 @@ Deno.test("credentials in a URL: used, never printed, never stored", async () =>
         assert.ok(!add.stderr.includes(alice.password), add.stderr);
       }
       await assert.rejects(Deno.stat(file), Deno.errors.NotFound);
+      const s3 = await spackle("list", `s3://key:${alice.password}@bucket/x`);
+      assertOneLineError(
+        s3,
+        2,
+        /credentials cannot be written in an s3:\/\/ URL \(s3:\/\/\*\*\*@bucket/,
+      );
+      assert.ok(!s3.stderr.includes(alice.password), s3.stderr);
     });
   } finally {
     await registry.stop();
@@ -172,6 +179,17 @@ Deno.test("wrong invocations: one line and exit 1 or 2, never a stack trace", as
     assertOneLineError(await spackle("list"), 2, /^error: missing required argument 'mirror'$/);
     assertOneLineError(await spackle("list", cache, "--bogus"), 2, /unknown option '--bogus'/);
     assertOneLineError(await spackle("frobnicate"), 2, /unknown command 'frobnicate'/);
+    assertOneLineError(
+      await spackle("mirror", "add", "--file", join(work, "m.yaml"), "", cache),
+      2,
+      /a mirror needs a name and a URL/,
+    );
+    assertOneLineError(
+      await spackle("list", "oci://"),
+      1,
+      /^error: oci:\/\/: invalid image reference/,
+    );
+    assert.equal((await spackle("help", "install")).code, 0);
     assertOneLineError(
       await spackle("push", cache, "--store", SAMPLE, "-j", "x"),
       2,
