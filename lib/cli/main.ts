@@ -298,6 +298,25 @@ export async function main(args: string[], render = new ProgressRenderer()): Pro
   }
 }
 
+/**
+ * Makes a failure outside the command's own promise chain (a rejected promise nobody awaited,
+ * an exception in a timer) end the process like any other: one `error:` line, exit status 1.
+ */
+export function reportUncaught(): void {
+  const fail = (reason: unknown) => {
+    new ProgressRenderer().line(`error: ${reportError(reason).message}`);
+    Deno.exit(1);
+  };
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    fail(e.reason);
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    fail(e.error);
+  });
+}
+
 function commandPath(cmd: Command): string {
   const names: string[] = [];
   for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
