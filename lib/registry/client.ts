@@ -708,12 +708,32 @@ export class RegistryClient {
     });
   }
 
+  /**
+   * Reads a JSON-sized body within the read timeout. A stall or a connection lost mid-body is a
+   * `ConnectionError`, retried like a request that got no answer.
+   */
+  async #readBody(
+    call: Pick<Call, "method" | "url">,
+    res: Response,
+    limit: number,
+  ): Promise<Uint8Array | undefined> {
+    try {
+      return await readLimited(res, limit, this.#timeoutMs);
+    } catch (err) {
+      const where = redactUrl(call.url);
+      if (err instanceof ReadTimeoutError) {
+        throw new ConnectionError(call.method, where, err.message, "brief");
+      }
+      throw connectionError(call.method, where, err);
+    }
+  }
+
   /** Builds the error for an unexpected response, with the registry's error codes and messages. */
   async #failure(call: Pick<Call, "method" | "url">, res: Response): Promise<RegistryError> {
     const codes: string[] = [];
     const messages: string[] = [];
     try {
-      const bytes = await readLimited(res, MAX_ERROR_BODY_BYTES);
+      const bytes = await readLimited(res, MAX_ERROR_BODY_BYTES, this.#timeoutMs);
       const parsed = bytes?.length ? JSON.parse(new TextDecoder().decode(bytes)) : undefined;
       for (const e of Array.isArray(parsed?.errors) ? parsed.errors : []) {
         if (typeof e?.code === "string") codes.push(e.code);
@@ -760,7 +780,7 @@ export class RegistryClient {
           return undefined;
         }
         if (res.status !== 200) throw await this.#failure(call, res);
-        const bytes = await readLimited(res, MAX_MANIFEST_BYTES);
+        const bytes = await this.#readBody(call, res, MAX_MANIFEST_BYTES);
         let json: unknown;
         try {
           json = JSON.parse(new TextDecoder().decode(bytes));
@@ -984,7 +1004,7 @@ export class RegistryClient {
         throw new NotFoundError(`manifest ${where}`);
       }
       if (res.status !== 200) throw await this.#failure(call, res);
-      const bytes = await readLimited(res, MAX_MANIFEST_BYTES);
+      const bytes = await this.#readBody(call, res, MAX_MANIFEST_BYTES);
       if (!bytes) throw new FormatError(where, `manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
       const digest = sha256Digest(bytes);
       const header = res.headers.get("docker-content-digest");

@@ -5,9 +5,9 @@
 // behave alike (same option names, same `RetryEvent`).
 
 import denoConfig from "../../deno.json" with { type: "json" };
-import { ReadTimeoutError, SpackleError, UsageError } from "../errors.ts";
+import { ConnectionError, ReadTimeoutError, SpackleError, UsageError } from "../errors.ts";
 import { isRetryableStatus } from "../registry/errors.ts";
-import { redactUrlsIn } from "../net/http.ts";
+import { readLimited, redactUrlsIn } from "../net/http.ts";
 import { BRIEF_RETRIES, connectionError, retriesAllowed } from "../net/failure.ts";
 import {
   defaultReadTimeoutMs,
@@ -19,6 +19,8 @@ import {
 import { readWithin, skipBytes } from "../stream/chunks.ts";
 
 const USER_AGENT = `spackle/${denoConfig.version}`;
+// Listings and XML answers are read whole; none is anywhere near this.
+const MAX_TEXT_BYTES = 64 * 1024 * 1024;
 
 /**
  * A request to a remote object store (HTTP server, S3 bucket) failed: an unexpected status, a
@@ -134,6 +136,29 @@ export class Transport {
       const asked = parseRetryAfter(res.headers.get("retry-after"));
       await this.pause(label, attempt, `HTTP ${res.status}`, asked);
     }
+  }
+
+  /**
+   * The body of `res` as text (at most `limit` bytes, default 64 MiB), read within the read
+   * timeout.
+   *
+   * @throws {ConnectionError} when the body stalls or the connection drops while it is read.
+   * @throws {StorageRequestError} when the body is larger than `limit`.
+   */
+  async text(label: RequestLabel, res: Response, limit = MAX_TEXT_BYTES): Promise<string> {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await readLimited(res, limit, this.#timeoutMs);
+    } catch (err) {
+      if (err instanceof ReadTimeoutError) {
+        throw new ConnectionError(label.method, label.where, err.message, "brief");
+      }
+      throw connectionError(label.method, label.where, err);
+    }
+    if (!bytes) {
+      throw new StorageRequestError(label.method, label.where, res.status, "answer too large");
+    }
+    return new TextDecoder().decode(bytes);
   }
 
   /** Waits before retry number `attempt + 1`, telling `onRetry`. */

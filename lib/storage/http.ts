@@ -227,7 +227,8 @@ export class HttpStore implements ObjectStore {
       return;
     }
     // Links resolve against where the listing came from (after redirects).
-    const { files, dirs } = parseDirectoryListing(await res.text(), new URL(res.url || url));
+    const html = await this.#transport.text({ method: "GET", where: url.href }, res);
+    const { files, dirs } = parseDirectoryListing(html, new URL(res.url || url));
     for (const name of files) yield `${dir}/${name}`;
     // Symbolic links can make a served tree endless; cache keys are a few levels deep.
     if (depth >= MAX_LISTING_DEPTH) return;

@@ -9,7 +9,6 @@
  */
 import { AwsClient } from "aws4fetch";
 import { FormatError, UsageError } from "../errors.ts";
-import { readLimited } from "../net/http.ts";
 import { sha256Hex } from "../stream/digest.ts";
 import { fixedChunks } from "../stream/chunks.ts";
 import type { ObjectStore } from "./types.ts";
@@ -182,8 +181,7 @@ export class S3Store implements ObjectStore {
     let code: string | undefined;
     let message: string | undefined;
     try {
-      const bytes = await readLimited(res, MAX_ERROR_BODY_BYTES);
-      const xml = new TextDecoder().decode(bytes);
+      const xml = await this.#transport.text(label, res, MAX_ERROR_BODY_BYTES);
       code = elementText(xml, "Code", label.where);
       message = elementText(xml, "Message", label.where)?.slice(0, 300);
     } catch {
@@ -298,7 +296,11 @@ export class S3Store implements ObjectStore {
     const where = this.#where(key);
     const started = await this.#send({ method: "POST", where }, `${url}?uploads`);
     if (started.status !== 200) throw await this.#failure({ method: "POST", where }, started);
-    const uploadId = elementText(await started.text(), "UploadId", where);
+    const uploadId = elementText(
+      await this.#transport.text({ method: "POST", where }, started),
+      "UploadId",
+      where,
+    );
     if (!uploadId) throw new FormatError(where, "CreateMultipartUpload answered without UploadId");
     const uploadQuery = `uploadId=${encodeURIComponent(uploadId)}`;
     const etags: string[] = [];
@@ -343,7 +345,7 @@ export class S3Store implements ObjectStore {
     });
     if (res.status !== 200) throw await this.#failure(label, res);
     // S3 may answer 200 and still fail the completion, in the body.
-    const text = await res.text();
+    const text = await this.#transport.text(label, res);
     if (innerXml(text, "Error", where).length) {
       const code = elementText(text, "Code", where);
       const detail = [code, elementText(text, "Message", where)].filter(Boolean).join(": ");
@@ -392,7 +394,7 @@ export class S3Store implements ObjectStore {
       if (token !== undefined) query.set("continuation-token", token);
       const res = await this.#send(label, `${listUrl}?${query}`);
       if (res.status !== 200) throw await this.#failure(label, res);
-      const xml = await res.text();
+      const xml = await this.#transport.text(label, res);
       if (!/<ListBucketResult[\s>]/.test(xml)) {
         throw new FormatError(label.where, "not a ListObjectsV2 result");
       }

@@ -169,3 +169,22 @@ Deno.test("fetch failures Deno reports (cause chain) are named, and DNS is not r
     { reason: "connection refused", retry: "brief" },
   );
 });
+
+Deno.test("a registry that stalls mid-manifest: read timeout, one retry, then an error", async () => {
+  const server = startStallingServer(4000, 100);
+  try {
+    const run = await spackleWithEnv(
+      { SPACKLE_READ_TIMEOUT: "0.3" },
+      "list",
+      `oci+http://${server.host}/stall/cache`,
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^error: GET http:\/\/.*manifests\/index\.spack: no data for 0\.3 s/m);
+    assert.deepEqual(server.requests, [
+      "GET /v2/stall/cache/manifests/index.spack HTTP/1.1",
+      "GET /v2/stall/cache/manifests/index.spack HTTP/1.1",
+    ]);
+  } finally {
+    server.stop();
+  }
+});
