@@ -72,13 +72,13 @@ export async function pauseBeforeRetry(
 /** Environment variable holding the read timeout in seconds (see {@link defaultReadTimeoutMs}). */
 export const READ_TIMEOUT_VARIABLE = "SPACKLE_READ_TIMEOUT";
 
-/** Read timeout when neither an option nor `SPACKLE_READ_TIMEOUT` sets one: 15 s. */
-export const DEFAULT_READ_TIMEOUT_MS = 15_000;
+/** Read timeout when no option and no `SPACKLE_READ_TIMEOUT` sets one: 10 s, Spack's default. */
+export const DEFAULT_READ_TIMEOUT_MS = 10_000;
 
 /**
  * The read timeout in ms (how long a request may wait for its answer, or a download for its next
  * bytes): `SPACKLE_READ_TIMEOUT` seconds (a positive number, fractions allowed) when set and
- * readable, else 15 s. A stall is retried once at most, so a stalled server fails an operation
+ * readable, else 10 s. A stall is retried once at most, so a stalled server fails an operation
  * within about two read timeouts (plus back-off) instead of hanging.
  *
  * @throws {UsageError} when `SPACKLE_READ_TIMEOUT` is not a positive number.

@@ -69,7 +69,7 @@ export interface RegistryClientOptions {
   /**
    * Read timeout: milliseconds to wait for the response to a request without a body, and for
    * the next bytes of a blob download, before treating the connection as stalled (retried once).
-   * Default: `SPACKLE_READ_TIMEOUT` seconds from the environment, else 15000.
+   * Default: `SPACKLE_READ_TIMEOUT` seconds from the environment, else 10000.
    */
   readonly timeoutMs?: number;
   /** Called before each retry, e.g. to log it. */

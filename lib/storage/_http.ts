@@ -64,7 +64,7 @@ export interface RemoteStoreOptions {
   /**
    * Read timeout: milliseconds to wait for the answer to a request without a body, and for the
    * next bytes of a download, before treating the connection as stalled (retried once).
-   * Default: `SPACKLE_READ_TIMEOUT` seconds from the environment, else 15000.
+   * Default: `SPACKLE_READ_TIMEOUT` seconds from the environment, else 10000.
    */
   readonly timeoutMs?: number;
   /** `User-Agent` header. Default `spackle/<version>`. */
