@@ -1,6 +1,7 @@
 // Argument parsers shared by the subcommands.
 import { resolve } from "node:path";
 import { InvalidArgumentError } from "commander";
+import { TAG_RE } from "../registry/_names.ts";
 
 /** Parses a positive integer option value (`-j N`, `--padded-length N`). */
 export function positiveInt(value: string): number {
@@ -34,6 +35,23 @@ export function directoryPath(value: string): string {
 /** Collects a repeatable path option into a list of absolute paths. */
 export function collectPaths(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), absolutePath(value)];
+}
+
+/** Parses an image tag (`--tag`): a word character, then up to 127 word characters, `.` or `-`. */
+export function imageTag(value: string): string {
+  if (!TAG_RE.test(value)) {
+    throw new InvalidArgumentError("expected a tag: letters, digits, _ . - (at most 128)");
+  }
+  return value;
+}
+
+/** Parses an RFC 3339 date-time (`--created`), e.g. `2026-01-02T03:04:05Z`. */
+export function rfc3339(value: string): string {
+  const ok = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(value);
+  if (!ok || Number.isNaN(Date.parse(value))) {
+    throw new InvalidArgumentError("expected an RFC 3339 time such as 2026-01-02T03:04:05Z");
+  }
+  return value;
 }
 
 /** `JSON.stringify` with Maps as objects, indented, for `--json` output. */

@@ -32,7 +32,8 @@ function oneLine(text: string): string {
 }
 
 function isOsError(err: Error): boolean {
-  return Object.values(Deno.errors).some((type) => err instanceof type);
+  return Object.values(Deno.errors).some((type) => err instanceof type) ||
+    /\(os error \d+\)/.test(err.message);
 }
 
 // Deno's form: "Not a directory (os error 20): mkdir '/x/y'". Said as "mkdir /x/y: not a directory".
@@ -40,7 +41,12 @@ function osMessage(err: Error): string {
   const m = /^(.*?)(?: \(os error \d+\))?(?:: (\w+) '(.*)')?$/s.exec(err.message);
   if (!m?.[2]) return oneLine(err.message);
   const what = m[1].charAt(0).toLowerCase() + m[1].slice(1);
-  return oneLine(`cannot ${m[2]} ${m[3]}: ${what}`);
+  return oneLine(`cannot ${m[2]} ${shorten(m[3])}: ${what}`);
+}
+
+// A path too long to read (ENAMETOOLONG) keeps its two ends.
+function shorten(path: string): string {
+  return path.length <= 200 ? path : `${path.slice(0, 80)}…${path.slice(-80)}`;
 }
 
 function debugging(): boolean {

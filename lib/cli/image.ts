@@ -9,7 +9,7 @@ import { composeImage } from "../image/compose.ts";
 import { imageTarget } from "../image/location.ts";
 import { openConfiguredMirror } from "../config/open.ts";
 import { selectSpecs } from "../spec/select.ts";
-import { toJson } from "./_args.ts";
+import { imageTag, rfc3339, toJson } from "./_args.ts";
 import { network } from "./_network.ts";
 import type { ProgressRenderer } from "./progress.ts";
 
@@ -68,7 +68,7 @@ export function imageCommand(render: ProgressRenderer): Command {
       "--target <mirror|dir>",
       "where the image goes: oci:// or oci+http:// repository, oci-layout:DIR, or a directory",
     )
-    .requiredOption("--tag <name>", "tag of the image")
+    .requiredOption("--tag <name>", "tag of the image", imageTag)
     .option("--from <cache>", "build cache holding the specs (default: the target)")
     .option(
       "--base <ref>",
@@ -80,7 +80,7 @@ export function imageCommand(render: ProgressRenderer): Command {
     .option("--env <KEY=VALUE>", "set an environment variable (repeatable)", keyValue)
     .option("--label <KEY=VALUE>", "add a label (repeatable)", keyValue)
     .option("--squash", "put all spec layers into one layer (for more than 127 layers)")
-    .option("--created <time>", "RFC 3339 creation time (default: the base's)")
+    .option("--created <time>", "RFC 3339 creation time (default: the base's)", rfc3339)
     .option("--json", "print JSON: {reference, digest, mediaType, size, layers}")
     .action(async (selectors: string[], opts) => {
       const target = imageTarget(opts.target, opts.tag);

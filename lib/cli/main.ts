@@ -23,7 +23,7 @@ import { pushSpecs } from "../push/push.ts";
 import { selectSpecs } from "../spec/select.ts";
 import { targetName } from "../spec/spec.ts";
 import { openStore } from "../store/mod.ts";
-import { collectPaths, directoryPath, positiveInt, toJson } from "./_args.ts";
+import { collectPaths, directoryPath, imageTag, positiveInt, toJson } from "./_args.ts";
 import { reportError } from "./_errors.ts";
 import { network, warn } from "./_network.ts";
 import { copyCommand } from "./copy.ts";
@@ -57,7 +57,11 @@ export function buildProgram(render: ProgressRenderer): Command {
       directoryPath,
     )
     .option("--base-image <ref>", "OCI caches: build each spec image on this base, runnable")
-    .option("--tag <name>", "OCI caches: also tag one image of all pushed specs as NAME")
+    .option(
+      "--tag <name>",
+      "OCI caches: also tag one image of all pushed specs as NAME",
+      imageTag,
+    )
     .option(
       "--json",
       "print every manifest written as JSON: [{spec?, tag?, reference, digest}]",

@@ -190,6 +190,25 @@ Deno.test("wrong invocations: one line and exit 1 or 2, never a stack trace", as
       /^error: oci:\/\/: invalid image reference/,
     );
     assert.equal((await spackle("help", "install")).code, 0);
+    const compose = ["image", "compose", "sample-hello", "--from", cache, "--target", work];
+    assertOneLineError(await spackle(...compose, "--tag", "bad tag!"), 2, /expected a tag/);
+    assertOneLineError(
+      await spackle(...compose, "--tag", "t", "--created", "yesterday"),
+      2,
+      /expected an RFC 3339 time/,
+    );
+    const tooLong = await spackle(
+      "install",
+      cache,
+      "sample-hello",
+      "--root",
+      join(work, "long"),
+      "--padded-length",
+      "100000",
+      "--no-check-signature",
+    );
+    assertOneLineError(tooLong, 1, /file name too long$/);
+    assert.ok(tooLong.stderr.length < 1000, "a path too long to use is shortened");
     assertOneLineError(
       await spackle("push", cache, "--store", SAMPLE, "-j", "x"),
       2,
