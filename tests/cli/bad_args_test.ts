@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SAMPLE_STORE as SAMPLE, spackle, spackleIn } from "../_support/cli.ts";
+import { startStaticServer } from "../_support/http_server.ts";
 import { startRegistry } from "../_support/registry.ts";
 
 type Run = { code: number; stdout: string; stderr: string };
@@ -72,6 +73,19 @@ Deno.test("a cache that is not there is an error; an empty one lists as empty", 
     const empty = await spackle("list", join(work, "empty"));
     assert.equal(empty.code, 0, empty.stderr);
     assert.match(empty.stderr, /^0 cached builds\.$/m);
+
+    const web = await startStaticServer(work);
+    try {
+      assertOneLineError(
+        await spackle("list", `${web.url}/typo`),
+        1,
+        /build cache not found: http:\/\/127\.0\.0\.1:\d+\/typo: the server answers 404/,
+      );
+      const served = await spackle("list", `${web.url}/empty`);
+      assert.equal(served.code, 0, served.stderr);
+    } finally {
+      await web.stop();
+    }
 
     const registry = await startRegistry();
     try {
