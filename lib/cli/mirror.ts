@@ -9,6 +9,7 @@
 import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../errors.ts";
+import { redactUserinfo } from "../net/http.ts";
 import { absolutePath, toJson } from "./_args.ts";
 import {
   addMirror,
@@ -326,10 +327,11 @@ export function mirrorCommand(options: MirrorCommandOptions = {}): Command {
           env: options.env,
         })
         : await loadMirrorsConfig(spackScopes(options.env));
-      if (opts.json) return out(toJson(config.mirrors));
+      // A password someone wrote into a URL by hand is not printed either.
+      if (opts.json) return out(redactUserinfo(toJson(config.mirrors)));
       const lines = listMirrors(config);
       if (lines.length === 0) out("No mirrors configured.");
-      for (const line of lines) out(line);
+      for (const line of lines) out(redactUserinfo(line));
     });
 
   return mirror;

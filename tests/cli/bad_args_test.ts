@@ -124,6 +124,14 @@ Deno.test("credentials in a URL: used, never printed, never stored", async () =>
         assert.ok(!add.stderr.includes(alice.password), add.stderr);
       }
       await assert.rejects(Deno.stat(file), Deno.errors.NotFound);
+      // A password someone wrote into the file by hand is not printed by mirror list.
+      await Deno.writeTextFile(file, `mirrors:\n  old: ${url}\n`);
+      for (const args of [[], ["--json"]]) {
+        const listed = await spackle("mirror", "list", "--file", file, ...args);
+        assert.equal(listed.code, 0, listed.stderr);
+        assert.match(listed.stdout, /oci\+http:\/\/\*\*\*@127\.0\.0\.1/);
+        assert.ok(!listed.stdout.includes(alice.password), listed.stdout);
+      }
       const s3 = await spackle("list", `s3://key:${alice.password}@bucket/x`);
       assertOneLineError(
         s3,
