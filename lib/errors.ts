@@ -92,6 +92,14 @@ export class MirrorNotFoundError extends SpackleError {
 }
 
 /**
+ * How often a failed request is worth retrying: `no` (DNS failure, TLS or certificate problems:
+ * the same answer every time), `brief` (connection refused, no answer within the read timeout:
+ * one quick retry, for a server just starting or a passing stall), `yes` (a reset or dropped
+ * connection: the retry policy's count).
+ */
+export type RetryAdvice = "no" | "brief" | "yes";
+
+/**
  * A request that got no response: the host name does not resolve, a TLS handshake with a
  * plain-HTTP server, a certificate that is not trusted, a connection refused, no answer within
  * the read timeout. `reason` is short and human-readable (`connection refused`); `retry` says
@@ -103,7 +111,7 @@ export class ConnectionError extends SpackleError {
     readonly method: string,
     readonly url: string,
     readonly reason: string,
-    readonly retry: "no" | "brief" | "yes",
+    readonly retry: RetryAdvice,
     options?: ErrorOptions,
   ) {
     super("CONNECTION", `${method} ${url}: ${reason}`, options);

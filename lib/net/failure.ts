@@ -4,15 +4,8 @@
 // ("client error (Connect): tcp connect error: Connection refused (os error 111)"); the
 // registry client and the HTTP/S3 stores describe failures through this one function.
 
-import { ConnectionError } from "../errors.ts";
+import { ConnectionError, type RetryAdvice } from "../errors.ts";
 import { redactUrlsIn } from "./http.ts";
-
-/**
- * How often a failure is worth retrying: `no` (DNS failure, TLS or certificate problems: the
- * same answer every time), `brief` (connection refused: a server that is just starting, so a
- * couple of quick retries), `yes` (a reset or dropped connection, a timeout).
- */
-export type RetryAdvice = "no" | "brief" | "yes";
 
 /** A failed request explained: a short cause (no URL, no credential) and the retry advice. */
 export interface RequestFailure {
