@@ -2,6 +2,7 @@
 // are shown, failures retrying cannot fix fail at once, and a stalled body is given up after
 // one resume instead of six long waits.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { ConnectionError } from "../../lib/errors.ts";
 import { describeFetchFailure } from "../../lib/net/failure.ts";
 import { RegistryClient, type RetryEvent } from "../../lib/registry/client.ts";
@@ -30,6 +31,38 @@ Deno.test("TLS to a plain-HTTP server fails at once, suggesting oci+http://", as
     assert.deepEqual(retryLines(run.stderr), []);
   } finally {
     await registry.stop();
+  }
+});
+
+Deno.test("an HTTPS server whose certificate is not trusted fails at once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "spackle-tls-" });
+  const key = join(dir, "key.pem");
+  const cert = join(dir, "cert.pem");
+  const made = await new Deno.Command("openssl", {
+    args: ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert]
+      .concat(["-days", "1", "-subj", "/CN=127.0.0.1"]),
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  assert.ok(made.success, "openssl made a self-signed certificate");
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: await Deno.readTextFile(cert),
+    key: await Deno.readTextFile(key),
+    onListen() {},
+  }, () => new Response("not reached", { status: 404 }));
+  try {
+    const run = await spackle("list", `https://127.0.0.1:${server.addr.port}/cache`);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /^error: GET https:\/\/127\.0\.0\.1:\d+\/cache\/.*: TLS certificate not trusted/m,
+    );
+    assert.deepEqual(retryLines(run.stderr), []);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
