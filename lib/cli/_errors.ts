@@ -19,29 +19,36 @@ export interface ReportedError {
  */
 export function reportError(err: unknown): ReportedError {
   if (err instanceof SpackleError) {
-    return { message: oneLine(err.message), usage: err instanceof UsageError };
+    return { message: plainMessage(err.message), usage: err instanceof UsageError };
   }
-  if (err instanceof Error && isOsError(err)) return { message: osMessage(err), usage: false };
+  if (err instanceof Error && isOsError(err)) {
+    return { message: plainMessage(err.message), usage: false };
+  }
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   const stack = debugging() && err instanceof Error && err.stack ? `\n${err.stack}` : "";
-  return { message: `internal error (${oneLine(text)})${stack}`, usage: false };
+  return { message: `internal error (${plainMessage(text)})${stack}`, usage: false };
 }
 
-function oneLine(text: string): string {
-  return redactUserinfo(text).replace(/:\s*\n\s*/g, ": ").replace(/\s*\n\s*/g, "; ");
+/**
+ * `text` as one line for a terminal: URL credentials redacted, line breaks joined, and Deno's
+ * operating-system errors ("Not a directory (os error 20): mkdir '/x/y'", also inside another
+ * message) said as "cannot mkdir /x/y: not a directory".
+ */
+export function plainMessage(text: string): string {
+  return redactUserinfo(text)
+    .replace(
+      /(?:(?:[A-Z][a-z]+)+: )?([A-Z][^:;()\n]*?) \(os error \d+\): (\w+) '([^'\n]*)'/g,
+      (_all, what: string, op: string, path: string) =>
+        `cannot ${op} ${shorten(path)}: ${what.charAt(0).toLowerCase()}${what.slice(1)}`,
+    )
+    .replace(/ \(os error \d+\)/g, "")
+    .replace(/:\s*\n\s*/g, ": ")
+    .replace(/\s*\n\s*/g, "; ");
 }
 
 function isOsError(err: Error): boolean {
   return Object.values(Deno.errors).some((type) => err instanceof type) ||
     /\(os error \d+\)/.test(err.message);
-}
-
-// Deno's form: "Not a directory (os error 20): mkdir '/x/y'". Said as "mkdir /x/y: not a directory".
-function osMessage(err: Error): string {
-  const m = /^(.*?)(?: \(os error \d+\))?(?:: (\w+) '(.*)')?$/s.exec(err.message);
-  if (!m?.[2]) return oneLine(err.message);
-  const what = m[1].charAt(0).toLowerCase() + m[1].slice(1);
-  return oneLine(`cannot ${m[2]} ${shorten(m[3])}: ${what}`);
 }
 
 // A path too long to read (ENAMETOOLONG) keeps its two ends.

@@ -6,6 +6,7 @@
  */
 import type { ProgressEvent } from "../events.ts";
 import { redactUserinfo } from "../net/http.ts";
+import { plainMessage } from "./_errors.ts";
 import type { RetryEvent } from "../net/retry.ts";
 
 /** Where a {@link ProgressRenderer} writes: stderr, or anything with the same two methods. */
@@ -79,7 +80,9 @@ export class ProgressRenderer {
         );
       case "failed":
         return this.line(
-          `${n} Failed to ${e.action} ${e.spec}: ${e.error?.message ?? "unknown error"}`,
+          `${n} Failed to ${e.action} ${e.spec}: ${
+            plainMessage(e.error?.message ?? "unknown error")
+          }`,
         );
       case "done": {
         const secs = e.seconds ?? 0;
