@@ -230,6 +230,21 @@ Deno.test("wrong invocations: one line and exit 1 or 2, never a stack trace", as
       "--no-check-signature",
     );
     assertOneLineError(tooLong, 1, /file name too long$/);
+    // /proc takes no new directories: said plainly, in the failed spec's line too.
+    const proc = await spackle(
+      "install",
+      cache,
+      "sample-hello",
+      "--root",
+      "/proc/spackle-x",
+      "--no-check-signature",
+    );
+    assertOneLineError(
+      proc,
+      1,
+      /cannot mkdir \/proc\/spackle-x\/[^ ]*: no such file or directory$/,
+    );
+    assert.doesNotMatch(proc.stderr, /os error/);
     assert.ok(tooLong.stderr.length < 1000, "a path too long to use is shortened");
     assertOneLineError(
       await spackle("push", cache, "--store", SAMPLE, "-j", "x"),
