@@ -181,13 +181,18 @@ export function buildProgram(render: ProgressRenderer): Command {
     .description("save the keys a build cache publishes into a directory, for --trust-key DIR")
     .argument("<mirror>", "build cache URL or directory")
     .requiredOption("--into <dir>", "directory of trusted public keys", directoryPath)
+    .option("--json", "print JSON: [{fingerprint, userIds, path}] of the keys saved")
     .action(async (mirrorUrl: string, opts) => {
       const mirror = urlMirror((await openConfiguredMirror(mirrorUrl, network(render))).mirror);
       await Deno.mkdir(opts.into, { recursive: true });
+      const saved = [];
       for (const key of await trustCacheKeys(mirror)) {
-        await writeFileAtomic(`${opts.into}/${key.fingerprint}.pub`, streamOf(key.armored));
+        const path = `${opts.into}/${key.fingerprint}.pub`;
+        await writeFileAtomic(path, streamOf(key.armored));
         render.line(`Trusted ${key.fingerprint} ${key.userIds.join(", ")}`);
+        saved.push({ fingerprint: key.fingerprint, userIds: key.userIds, path });
       }
+      if (opts.json) console.log(toJson(saved));
     });
 
   program.command("install")

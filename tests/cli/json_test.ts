@@ -12,7 +12,7 @@ async function json(...args: string[]): Promise<unknown> {
   return JSON.parse(run.stdout);
 }
 
-Deno.test("--json: install, copy, update-index, keys list, image compose, mirror list", async () => {
+Deno.test("--json: install, copy, update-index, keys list|trust, image compose, mirror list", async () => {
   await withTempDir(async (work) => {
     const key = await newKey("Spackle JSON Test");
     const keyFile = join(work, "signing.asc");
@@ -31,6 +31,13 @@ Deno.test("--json: install, copy, update-index, keys list, image compose, mirror
     assert.equal(keys[0].fingerprint, key.signer.fingerprint);
     assert.deepEqual(keys[0].userIds, ["Spackle JSON Test <signing@example.org>"]);
     assert.match(String(keys[0].armored), /^-----BEGIN PGP PUBLIC KEY BLOCK-----/);
+
+    const into = join(work, "trusted");
+    assert.deepEqual(await json("keys", "trust", cache, "--into", into), [{
+      fingerprint: key.signer.fingerprint,
+      userIds: ["Spackle JSON Test <signing@example.org>"],
+      path: join(into, `${key.signer.fingerprint}.pub`),
+    }]);
 
     const root = join(work, "root");
     const installed = await json(
