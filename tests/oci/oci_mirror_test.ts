@@ -1,6 +1,6 @@
-import { MirrorNotFoundError } from "../../lib/errors.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { MirrorNotFoundError } from "../../lib/errors.ts";
 import { OciMirror } from "../../lib/mirror/oci.ts";
 import { installSpecs } from "../../lib/install/install.ts";
 import { pushSpecs } from "../../lib/push/push.ts";
