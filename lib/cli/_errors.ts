@@ -42,14 +42,21 @@ export function plainMessage(text: string): string {
         `cannot ${op} ${shorten(path)}: ${what.charAt(0).toLowerCase()}${what.slice(1)}`,
     )
     .replace(/ \(os error \d+\)/g, "")
+    .replace(
+      NODE_FS_ERROR,
+      (_all, what: string, op: string, path: string) => `cannot ${op} ${shorten(path)}: ${what}`,
+    )
     .replace(/:\s*\n\s*/g, ": ")
     .replace(/\s*\n\s*/g, "; ");
 }
 
 function isOsError(err: Error): boolean {
   return Object.values(Deno.errors).some((type) => err instanceof type) ||
-    /\(os error \d+\)/.test(err.message);
+    /\(os error \d+\)/.test(err.message) || new RegExp(NODE_FS_ERROR.source).test(err.message);
 }
+
+// node:fs's form: "ENOENT: no such file or directory, mkdir '/x'".
+const NODE_FS_ERROR = /\bE[A-Z]+: ([^,\n]+), (\w+) '([^'\n]*)'/g;
 
 // A path too long to read (ENAMETOOLONG) keeps its two ends.
 function shorten(path: string): string {

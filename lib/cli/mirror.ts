@@ -75,7 +75,11 @@ function scopeFile(opts: ScopeOptions, options: MirrorCommandOptions): ScopeFile
   if (opts.file) return { name: opts.file, file: opts.file };
   const load = spackScopes(options.env);
   const scope = opts.scope ?? (load.envFile ? "env" : "user");
-  if (scope.startsWith("env:")) return envScope(resolve(scope.slice("env:".length)));
+  if (scope.startsWith("env:")) {
+    const path = scope.slice("env:".length);
+    if (!path) throw new UsageError("--scope env:PATH needs the environment's directory");
+    return envScope(resolve(path));
+  }
   const found = mirrorScopes(load).find((s) => s.name === scope);
   if (!found) {
     throw new UsageError(

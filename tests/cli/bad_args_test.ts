@@ -245,6 +245,17 @@ Deno.test("wrong invocations: one line and exit 1 or 2, never a stack trace", as
       /cannot mkdir \/proc\/spackle-x\/[^ ]*: no such file or directory$/,
     );
     assert.doesNotMatch(proc.stderr, /os error/);
+    assertOneLineError(
+      await spackle("mirror", "add", "--scope", "env:/proc/spackle-env", "m", cache),
+      1,
+      /^error: cannot mkdir \/proc\/spackle-env: no such file or directory$/,
+    );
+    assertOneLineError(
+      await spackleIn({ cwd: work }, "mirror", "add", "--scope", "env:", "m", cache),
+      2,
+      /--scope env:PATH needs/,
+    );
+    await assert.rejects(Deno.stat(join(work, "spack.yaml")), Deno.errors.NotFound);
     assert.ok(tooLong.stderr.length < 1000, "a path too long to use is shortened");
     assertOneLineError(
       await spackle("push", cache, "--store", SAMPLE, "-j", "x"),
