@@ -15,6 +15,17 @@ export interface RenderTarget {
   writeSync(p: Uint8Array): number;
   /** Whether this is a terminal (status line redrawn in place) or not (plain lines). */
   isTerminal(): boolean;
+  /** Width of the terminal in columns, when known: a longer status line would wrap. */
+  columns?(): number;
+}
+
+/** Standard error, with the terminal's width. */
+function stderrTarget(): RenderTarget {
+  return {
+    writeSync: (p) => Deno.stderr.writeSync(p),
+    isTerminal: () => Deno.stderr.isTerminal(),
+    columns: () => Deno.consoleSize().columns,
+  };
 }
 
 /**
@@ -28,7 +39,7 @@ export class ProgressRenderer {
   #status = "";
 
   /** Renders to `out` (default stderr). */
-  constructor(out: RenderTarget = Deno.stderr) {
+  constructor(out: RenderTarget = stderrTarget()) {
     this.#out = out;
     this.#tty = out.isTerminal();
   }
@@ -47,8 +58,19 @@ export class ProgressRenderer {
 
   #setStatus(text: string): void {
     if (!this.#tty) return;
-    this.#status = redactUserinfo(text);
+    // A status line that wraps cannot be erased in place: cut it to the terminal's width.
+    const width = this.#width();
+    const status = redactUserinfo(text);
+    this.#status = width > 1 && status.length >= width ? `${status.slice(0, width - 2)}…` : status;
     this.#write(`\r\x1b[2K${this.#status}`);
+  }
+
+  #width(): number {
+    try {
+      return this.#out.columns?.() ?? 0;
+    } catch {
+      return 0; // not a terminal after all
+    }
   }
 
   /** Clears the status line. */

@@ -68,3 +68,16 @@ Deno.test("progress off a terminal: plain lines only, no control characters", ()
       "see oci://***@ghcr.io/x\n",
   );
 });
+
+Deno.test("progress on a narrow terminal: the status line is cut so it never wraps", () => {
+  const out = { ...fakeTarget(true), columns: () => 20 };
+  const render = new ProgressRenderer(out);
+  render.onProgress({
+    kind: "bytes",
+    spec: "a-very-long-package-name@1.0/abcdefg",
+    bytes: 1,
+    total: 2,
+  });
+  render.done();
+  assert.equal(out.text(), `${ERASE}a-very-long-packag…${ERASE}`);
+});
