@@ -82,6 +82,11 @@ export const DEFAULT_READ_TIMEOUT_MS = 10_000;
  * within about two read timeouts (plus back-off) instead of hanging.
  *
  * @throws {UsageError} when `SPACKLE_READ_TIMEOUT` is not a positive number.
+ * @example
+ * ```ts
+ * // SPACKLE_READ_TIMEOUT=2.5 → 2500; unset → 10000
+ * const client = new RegistryClient("ghcr.io", { timeoutMs: defaultReadTimeoutMs() });
+ * ```
  */
 export function defaultReadTimeoutMs(): number {
   let text: string | undefined;
