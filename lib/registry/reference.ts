@@ -91,6 +91,14 @@ export function parseImageReference(input: string): ImageReference {
 
   let digest: string | undefined;
   const at = rest.lastIndexOf("@");
+  // `user:password@host/repo`: an `@` before the path is userinfo, never a digest; not echoed.
+  if (at >= 0 && !rest.slice(0, at).includes("/") && rest.slice(at + 1).includes("/")) {
+    throw new FormatError(
+      `***@${rest.slice(at + 1)}`,
+      "invalid image reference: credentials cannot be written in a reference " +
+        "(use oci://user:password@host/… or a Docker credential helper)",
+    );
+  }
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);

@@ -144,6 +144,16 @@ Deno.test("parseOciMirrorUrl: userinfo is credentials, not host:port, and never 
   });
 });
 
+Deno.test("parseImageReference: userinfo is refused without being echoed", () => {
+  assert.throws(() => parseImageReference("me:hunter2@ghcr.io/a/b:1"), (e) => {
+    assert.ok(e instanceof FormatError);
+    assert.ok(!e.message.includes("hunter2"), e.message);
+    assert.match(e.message, /^\*\*\*@ghcr\.io\/a\/b:1: .*credentials cannot be written/);
+    return true;
+  });
+  assert.equal(parseImageReference(`ubuntu@sha256:${A64}`).digest, `sha256:${A64}`);
+});
+
 Deno.test("redactUserinfo: any scheme, anywhere in a message", () => {
   assert.equal(
     redactUserinfo("GET oci://me:pw@ghcr.io/x and s3://k:s@b/p, https://u@h/"),
