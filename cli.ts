@@ -3,6 +3,9 @@
  *
  * @module
  */
-import { main } from "./lib/cli/main.ts";
+import { main, reportUncaught } from "./lib/cli/main.ts";
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  reportUncaught();
+  Deno.exit(await main(Deno.args));
+}

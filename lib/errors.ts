@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { redactUserinfo } from "./net/http.ts";
 
 /**
  * Base class of every error Spackle throws on purpose. `code` is stable and machine-readable.
@@ -24,7 +25,8 @@ export class SpackleError extends Error {
   readonly code: string;
   /** Creates an error with a stable `code` and a human-readable message. */
   constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
+    // Every message goes through one redaction: a credential typed into a URL never shows.
+    super(redactUserinfo(message), options);
     this.code = code;
     this.name = new.target.name;
   }
@@ -257,5 +259,57 @@ export class UsageError extends SpackleError {
   /** Creates the error with a message that says what to change. */
   constructor(message: string) {
     super("USAGE", message);
+  }
+}
+
+/**
+ * A build cache that is not there: a directory that does not exist, a registry repository the
+ * registry does not know (`NAME_UNKNOWN`), an `oci-layout:` path with no layout, an HTTP
+ * mirror root that answers 404. An existing but empty cache is not an error (it lists nothing).
+ */
+export class MirrorNotFoundError extends SpackleError {
+  /** Creates the error; `url` is the cache looked for (no credentials), `detail` says how. */
+  constructor(readonly url: string, detail = "no build cache there") {
+    super("MIRROR_NOT_FOUND", `build cache not found: ${url}: ${detail}`);
+  }
+}
+
+/**
+ * How often a failed request is worth retrying: `no` (DNS failure, TLS or certificate problems:
+ * the same answer every time), `brief` (connection refused, no answer within the read timeout:
+ * one quick retry, for a server just starting or a passing stall), `yes` (a reset or dropped
+ * connection: the retry policy's count).
+ */
+export type RetryAdvice = "no" | "brief" | "yes";
+
+/**
+ * A request that got no response: the host name does not resolve, a TLS handshake with a
+ * plain-HTTP server, a certificate that is not trusted, a connection refused, no answer within
+ * the read timeout. `reason` is short and human-readable (`connection refused`); `retry` says
+ * whether trying again may help: `no`, `brief` (a retry or two at most) or `yes`.
+ */
+export class ConnectionError extends SpackleError {
+  /** Creates the error for `method` on `url` (already redacted). */
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly reason: string,
+    readonly retry: RetryAdvice,
+    options?: ErrorOptions,
+  ) {
+    super("CONNECTION", `${method} ${url}: ${reason}`, options);
+  }
+
+  /** Whether trying again may help at all. */
+  get retryable(): boolean {
+    return this.retry !== "no";
+  }
+}
+
+/** No bytes arrived for the read timeout: a server that stalls mid-answer or mid-body. */
+export class ReadTimeoutError extends SpackleError {
+  /** Creates the error; `ms` is the read timeout that passed without data. */
+  constructor(readonly ms: number) {
+    super("READ_TIMEOUT", `no data for ${ms / 1000} s (read timeout; SPACKLE_READ_TIMEOUT)`);
   }
 }

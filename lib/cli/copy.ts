@@ -8,7 +8,8 @@ import { Command } from "commander";
 import { copySpecs } from "../copy/mod.ts";
 import { openConfiguredMirror } from "../config/open.ts";
 import { selectSpecs } from "../spec/select.ts";
-import { positiveInt } from "./_args.ts";
+import { positiveInt, toJson } from "./_args.ts";
+import { network } from "./_network.ts";
 import type { ProgressRenderer } from "./progress.ts";
 
 /**
@@ -36,11 +37,13 @@ export function copyCommand(render: ProgressRenderer): Command {
     .option("-f, --force", "copy specs the destination already has")
     .option("-j, --jobs <n>", "specs to copy concurrently", positiveInt, 2)
     .option("--no-update-index", "leave the destination's index as it is")
+    .option("--json", "print JSON: {copied: [{name, version, hash}], skipped: [same]}")
     .action(async (fromUrl: string, toUrl: string, selectors: string[], opts) => {
-      const onWarning = (text: string) =>
-        render.onProgress({ kind: "message", level: "warning", text });
-      const { mirror: from } = await openConfiguredMirror(fromUrl, { onWarning });
-      const { mirror: to } = await openConfiguredMirror(toUrl, { direction: "push", onWarning });
+      const { mirror: from } = await openConfiguredMirror(fromUrl, network(render));
+      const { mirror: to } = await openConfiguredMirror(toUrl, {
+        ...network(render),
+        direction: "push",
+      });
       const specs = selectors.length
         ? selectSpecs(await from.listSpecs(), selectors, from.url)
         : undefined;
@@ -53,6 +56,11 @@ export function copyCommand(render: ProgressRenderer): Command {
       });
       render.done();
       const { copied, skipped } = result;
+      if (opts.json) {
+        const brief = (specs: typeof copied) =>
+          specs.map(({ node }) => ({ name: node.name, version: node.version, hash: node.hash }));
+        console.log(toJson({ copied: brief(copied), skipped: brief(skipped) }));
+      }
       if (copied.length === 0 && skipped.length > 0) {
         render.line("All specs are already in the buildcache. Use --force to overwrite them.");
         return;

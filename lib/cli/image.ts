@@ -9,6 +9,8 @@ import { composeImage } from "../image/compose.ts";
 import { imageTarget } from "../image/location.ts";
 import { openConfiguredMirror } from "../config/open.ts";
 import { selectSpecs } from "../spec/select.ts";
+import { imageTag, rfc3339, toJson } from "./_args.ts";
+import { network } from "./_network.ts";
 import type { ProgressRenderer } from "./progress.ts";
 
 /** Parses `--entrypoint`/`--cmd`: a JSON array of strings, or one program path. */
@@ -27,7 +29,10 @@ function argv(value: string): string[] {
 }
 
 /** Collects repeated `KEY=VALUE` options into one record. */
-function keyValue(value: string, previous: Record<string, string>): Record<string, string> {
+function keyValue(
+  value: string,
+  previous: Record<string, string> | undefined,
+): Record<string, string> {
   const eq = value.indexOf("=");
   if (eq < 1) throw new InvalidArgumentError("expected KEY=VALUE");
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
@@ -63,7 +68,7 @@ export function imageCommand(render: ProgressRenderer): Command {
       "--target <mirror|dir>",
       "where the image goes: oci:// or oci+http:// repository, oci-layout:DIR, or a directory",
     )
-    .requiredOption("--tag <name>", "tag of the image")
+    .requiredOption("--tag <name>", "tag of the image", imageTag)
     .option("--from <cache>", "build cache holding the specs (default: the target)")
     .option(
       "--base <ref>",
@@ -72,15 +77,15 @@ export function imageCommand(render: ProgressRenderer): Command {
     )
     .option("--entrypoint <cmd>", "entrypoint: a JSON array of strings, or one program", argv)
     .option("--cmd <cmd>", "default command: a JSON array of strings, or one program", argv)
-    .option("--env <KEY=VALUE>", "set an environment variable (repeatable)", keyValue, {})
-    .option("--label <KEY=VALUE>", "add a label (repeatable)", keyValue, {})
+    .option("--env <KEY=VALUE>", "set an environment variable (repeatable)", keyValue)
+    .option("--label <KEY=VALUE>", "add a label (repeatable)", keyValue)
     .option("--squash", "put all spec layers into one layer (for more than 127 layers)")
-    .option("--created <time>", "RFC 3339 creation time (default: the base's)")
+    .option("--created <time>", "RFC 3339 creation time (default: the base's)", rfc3339)
+    .option("--json", "print JSON: {reference, digest, mediaType, size, layers}")
     .action(async (selectors: string[], opts) => {
-      const onWarning = (text: string) =>
-        render.onProgress({ kind: "message", level: "warning", text });
       const target = imageTarget(opts.target, opts.tag);
-      const { mirror: from } = await openConfiguredMirror(opts.from ?? opts.target, { onWarning });
+      const options = network(render);
+      const { mirror: from } = await openConfiguredMirror(opts.from ?? opts.target, options);
       const specs = selectSpecs(await from.listSpecs(), selectors, from.url);
       const result = await composeImage({
         base: opts.base,
@@ -93,11 +98,12 @@ export function imageCommand(render: ProgressRenderer): Command {
         labels: opts.label,
         squash: opts.squash,
         created: opts.created,
+        registry: options.registry,
         onProgress: render.onProgress,
       });
       render.done();
       render.line(`Tagged ${result.reference} (${result.layers} layers)`);
-      console.log(result.digest);
+      console.log(opts.json ? toJson(result) : result.digest);
     });
   return image;
 }

@@ -5,8 +5,8 @@
  * @module
  */
 import { streamOf, writeFileAtomic } from "../stream/io.ts";
-import { Command } from "commander";
-import { SpackleError, UsageError } from "../errors.ts";
+import { Command, CommanderError } from "commander";
+import { UsageError } from "../errors.ts";
 import { installSpecs } from "../install/install.ts";
 import { openConfiguredMirror } from "../config/open.ts";
 import { mirrorCommand } from "./mirror.ts";
@@ -25,7 +25,9 @@ import { pushSpecs } from "../push/push.ts";
 import { selectSpecs } from "../spec/select.ts";
 import { targetName } from "../spec/spec.ts";
 import { openStore } from "../store/mod.ts";
-import { positiveInt } from "./_args.ts";
+import { collectPaths, directoryPath, imageTag, positiveInt, toJson } from "./_args.ts";
+import { reportError } from "./_errors.ts";
+import { network, warn } from "./_network.ts";
 import { copyCommand } from "./copy.ts";
 import { ProgressRenderer } from "./progress.ts";
 import denoJson from "../../deno.json" with { type: "json" };
@@ -34,15 +36,13 @@ import denoJson from "../../deno.json" with { type: "json" };
 export function buildProgram(render: ProgressRenderer): Command {
   const program = new Command("spackle")
     .description("Spack binary build caches without Spack: push, list, install with relocation")
-    .version(denoJson.version)
-    .exitOverride()
-    .showHelpAfterError();
+    .version(denoJson.version);
 
   program.command("push")
     .description("push installed specs (and their installed dependencies) to a build cache")
     .argument("<mirror>", "build cache URL or directory")
     .argument("[specs...]", "name, name@version or /hashprefix; none means every installed spec")
-    .requiredOption("--store <root>", "Spack install tree to push from")
+    .requiredOption("--store <root>", "Spack install tree to push from", directoryPath)
     .option("-f, --force", "overwrite specs already in the build cache")
     // commander names the value after the last long flag: opts.rebuildIndex.
     .option("--update-index, --rebuild-index", "regenerate the build cache index afterwards")
@@ -52,11 +52,22 @@ export function buildProgram(render: ProgressRenderer): Command {
       "-k, --key <key>",
       "signing key: an armored private key file, or a fingerprint or key id",
     )
-    .option("--keyring <dir>", "directory of armored private keys to find --key in")
-    .option("--gpg-home <dir>", "GnuPG home to export --key from (default $GNUPGHOME or ~/.gnupg)")
+    .option("--keyring <dir>", "directory of armored private keys to find --key in", directoryPath)
+    .option(
+      "--gpg-home <dir>",
+      "GnuPG home to export --key from (default $GNUPGHOME or ~/.gnupg)",
+      directoryPath,
+    )
     .option("--base-image <ref>", "OCI caches: build each spec image on this base, runnable")
-    .option("--tag <name>", "OCI caches: also tag one image of all pushed specs as NAME")
-    .option("--json", "print the reference and digest of every manifest written, as JSON")
+    .option(
+      "--tag <name>",
+      "OCI caches: also tag one image of all pushed specs as NAME",
+      imageTag,
+    )
+    .option(
+      "--json",
+      "print every manifest written as JSON: [{spec?, tag?, reference, digest}]",
+    )
     .option(
       "-j, --jobs <n>",
       "specs processed concurrently; also the limit of requests in flight to a registry",
@@ -67,9 +78,9 @@ export function buildProgram(render: ProgressRenderer): Command {
       const store = await openStore(opts.store);
       const signer = await pushSigner(mirrorUrl, opts, render);
       const { mirror } = await openConfiguredMirror(mirrorUrl, {
+        ...network(render),
         direction: "push",
-        onWarning: warn(render),
-        registry: { concurrency: opts.jobs },
+        registry: { concurrency: opts.jobs, onRetry: render.onRetry },
         signer,
         baseImage: opts.baseImage,
       });
@@ -98,22 +109,22 @@ export function buildProgram(render: ProgressRenderer): Command {
           mirror,
           specs: specs.map((s) => s.spec),
           target: imageTarget(mirror.url, opts.tag),
-          registry: { concurrency: opts.jobs },
+          registry: { concurrency: opts.jobs, onRetry: render.onRetry },
           onProgress: render.onProgress,
         });
         render.done();
         render.line(`Tagged ${image.reference}`);
         written.push({ tag: opts.tag, reference: image.reference, digest: image.digest });
       }
-      if (opts.json) console.log(JSON.stringify(written, null, 2));
+      if (opts.json) console.log(toJson(written));
     });
 
   program.command("list")
     .description("list the specs in a build cache")
     .argument("<mirror>", "build cache URL or directory")
-    .option("--json", "print JSON")
+    .option("--json", "print JSON: [{name, version, hash, platform, os, target}]")
     .action(async (mirrorUrl: string, opts) => {
-      const { mirror } = await openConfiguredMirror(mirrorUrl, { onWarning: warn(render) });
+      const { mirror } = await openConfiguredMirror(mirrorUrl, network(render));
       const specs = (await mirror.listSpecs()).map((s) => s.node)
         .sort((a, b) => a.name.localeCompare(b.name) || a.hash.localeCompare(b.hash));
       if (opts.json) {
@@ -125,7 +136,7 @@ export function buildProgram(render: ProgressRenderer): Command {
           os: n.arch?.platform_os,
           target: targetName(n),
         }));
-        console.log(JSON.stringify(rows, null, 2));
+        console.log(toJson(rows));
         return;
       }
       const groups = Map.groupBy(
@@ -144,51 +155,53 @@ export function buildProgram(render: ProgressRenderer): Command {
     .description("regenerate the index of a build cache from its spec manifests")
     .argument("<mirror>", "build cache URL or directory")
     .option("-k, --keys", "also regenerate the index of the public keys")
+    .option("--json", "print JSON: {specs: number indexed, keys?: [fingerprint]}")
     .action(async (mirrorUrl: string, opts) => {
       const { mirror } = await openConfiguredMirror(mirrorUrl, {
+        ...network(render),
         direction: "push",
-        onWarning: warn(render),
       });
       const n = await mirror.updateIndex();
       render.line(`Indexed ${n} spec${n === 1 ? "" : "s"} in ${mirror.url}`);
-      if (opts.keys) {
-        const keys = await urlMirror(mirror).updateKeyIndex();
-        render.line(`Indexed ${keys.length} key${keys.length === 1 ? "" : "s"}`);
-      }
+      const keys = opts.keys ? await urlMirror(mirror).updateKeyIndex() : undefined;
+      if (keys) render.line(`Indexed ${keys.length} key${keys.length === 1 ? "" : "s"}`);
+      if (opts.json) console.log(toJson({ specs: n, keys }));
     });
 
   const keys = program.command("keys").description("public keys published in a build cache");
   keys.command("list")
     .description("list the keys a build cache publishes")
     .argument("<mirror>", "build cache URL or directory")
-    .action(async (mirrorUrl: string) => {
-      const mirror = urlMirror(
-        (await openConfiguredMirror(mirrorUrl, { onWarning: warn(render) })).mirror,
-      );
-      for (const key of await trustCacheKeys(mirror)) {
-        console.log(`${key.fingerprint} ${key.userIds.join(", ")}`);
-      }
+    .option("--json", "print JSON: [{fingerprint, keyId, userIds, source, armored}]")
+    .action(async (mirrorUrl: string, opts) => {
+      const mirror = urlMirror((await openConfiguredMirror(mirrorUrl, network(render))).mirror);
+      const keys = await trustCacheKeys(mirror);
+      if (opts.json) return console.log(toJson(keys));
+      for (const key of keys) console.log(`${key.fingerprint} ${key.userIds.join(", ")}`);
     });
   keys.command("trust")
     .description("save the keys a build cache publishes into a directory, for --trust-key DIR")
     .argument("<mirror>", "build cache URL or directory")
-    .requiredOption("--into <dir>", "directory of trusted public keys")
+    .requiredOption("--into <dir>", "directory of trusted public keys", directoryPath)
+    .option("--json", "print JSON: [{fingerprint, userIds, path}] of the keys saved")
     .action(async (mirrorUrl: string, opts) => {
-      const mirror = urlMirror(
-        (await openConfiguredMirror(mirrorUrl, { onWarning: warn(render) })).mirror,
-      );
+      const mirror = urlMirror((await openConfiguredMirror(mirrorUrl, network(render))).mirror);
       await Deno.mkdir(opts.into, { recursive: true });
+      const saved = [];
       for (const key of await trustCacheKeys(mirror)) {
-        await writeFileAtomic(`${opts.into}/${key.fingerprint}.pub`, streamOf(key.armored));
+        const path = `${opts.into}/${key.fingerprint}.pub`;
+        await writeFileAtomic(path, streamOf(key.armored));
         render.line(`Trusted ${key.fingerprint} ${key.userIds.join(", ")}`);
+        saved.push({ fingerprint: key.fingerprint, userIds: key.userIds, path });
       }
+      if (opts.json) console.log(toJson(saved));
     });
 
   program.command("install")
     .description("install specs and their link/run dependencies from a build cache, relocated")
     .argument("<mirror>", "build cache URL or directory")
     .argument("<specs...>", "name, name@version or /hashprefix")
-    .requiredOption("--root <dir>", "install root")
+    .requiredOption("--root <dir>", "install root", directoryPath)
     .option(
       "--padded-length <n>",
       "pad the install root to N characters, as Spack's padded_length",
@@ -198,17 +211,15 @@ export function buildProgram(render: ProgressRenderer): Command {
     .option(
       "--trust-key <path>",
       "armored public key file or directory of them to verify signatures with (repeatable)",
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
+      collectPaths,
     )
     .option("--trust-cache-keys", "trust the keys the build cache itself publishes")
+    .option("--json", "print JSON: {installed: {hash: prefix}, skipped: {hash: prefix}}")
     .action(async (mirrorUrl: string, selectors: string[], opts) => {
-      const { mirror, resolved } = await openConfiguredMirror(mirrorUrl, {
-        onWarning: warn(render),
-      });
+      const { mirror, resolved } = await openConfiguredMirror(mirrorUrl, network(render));
       const specs = selectSpecs(await mirror.listSpecs(), selectors, mirror.url);
       const trustedKeys = [
-        ...await loadTrustedKeys(opts.trustKey),
+        ...await loadTrustedKeys(opts.trustKey ?? []),
         ...(opts.trustCacheKeys ? await trustCacheKeys(mirror) : []),
       ];
       const result = await installSpecs(mirror, specs, {
@@ -220,15 +231,26 @@ export function buildProgram(render: ProgressRenderer): Command {
         onProgress: render.onProgress,
       });
       render.done();
+      if (opts.json) return console.log(toJson(result));
       for (const [, prefix] of result.installed) console.log(prefix);
     });
 
-  program.addCommand(copyCommand(render).copyInheritedSettings(program));
+  program.addCommand(copyCommand(render));
   program.addCommand(mirrorCommand({ warn: warn(render) }));
-  program.addCommand(imageCommand(render).copyInheritedSettings(program));
-  program.addCommand(ociCommand(render).copyInheritedSettings(program));
-  for (const c of maintainCommands(render)) program.addCommand(c.copyInheritedSettings(program));
+  program.addCommand(imageCommand(render));
+  program.addCommand(ociCommand(render));
+  for (const c of maintainCommands(render)) program.addCommand(c);
+  usageHints(program, "spackle");
   return program;
+}
+
+/**
+ * Every command exits through `main` on a parse error and prints one line plus where to find
+ * its usage, not the whole help.
+ */
+function usageHints(cmd: Command, path: string): void {
+  cmd.exitOverride().showHelpAfterError(`(run '${path} --help' for usage)`);
+  for (const sub of cmd.commands) usageHints(sub, `${path} ${sub.name()}`);
 }
 
 /** The signer of a push: none with --unsigned, or for OCI mirrors (Spack signs no OCI images). */
@@ -262,30 +284,54 @@ function urlMirror(mirror: Mirror): UrlMirror {
   throw new UsageError(`${mirror.url} publishes no signing keys (OCI build cache)`);
 }
 
-function warn(render: ProgressRenderer): (message: string) => void {
-  return (message) => render.line(`warning: ${message}`);
-}
-
 /**
  * Runs the CLI with `args` (without the program name); returns the process exit code:
  * 0 success, 1 a failed operation, 2 bad usage.
  */
-export async function main(args: string[]): Promise<number> {
-  const render = new ProgressRenderer();
-  const program = buildProgram(render);
+export async function main(args: string[], render = new ProgressRenderer()): Promise<number> {
+  let program: Command | undefined;
+  let running = "spackle";
   try {
+    program = buildProgram(render);
+    program.hook("preAction", (_top, action) => {
+      running = commandPath(action);
+    });
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (e) {
     render.done();
-    const code = (e as { code?: string }).code;
-    if (typeof code === "string" && code.startsWith("commander.")) {
-      return code === "commander.helpDisplayed" || code === "commander.version" ? 0 : 2;
+    if (e instanceof CommanderError) {
+      // commander printed the help, the version, or the error and the usage hint itself.
+      return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof SpackleError) {
-      render.line(`error: ${e.message}`);
-      return e instanceof UsageError ? 2 : 1;
-    }
-    throw e;
+    const { message, usage } = reportError(e);
+    render.line(`error: ${message}`);
+    if (usage) render.line(`(run '${running} --help' for usage)`);
+    return usage ? 2 : 1;
   }
+}
+
+/**
+ * Makes a failure outside the command's own promise chain (a rejected promise nobody awaited,
+ * an exception in a timer) end the process like any other: one `error:` line, exit status 1.
+ */
+export function reportUncaught(): void {
+  const fail = (reason: unknown) => {
+    new ProgressRenderer().line(`error: ${reportError(reason).message}`);
+    Deno.exit(1);
+  };
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    fail(e.reason);
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    fail(e.error);
+  });
+}
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
 }

@@ -6,9 +6,11 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../errors.ts";
+import { redactUserinfo } from "../net/http.ts";
+import { absolutePath, toJson } from "./_args.ts";
 import {
   addMirror,
   type EnvSource,
@@ -58,6 +60,11 @@ interface ConnectionOptions {
   ociPassword?: string;
 }
 
+/** A mirror URL as stored: a relative directory path made absolute, anything else as given. */
+function mirrorLocation(url: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(url) || url.startsWith("/") ? url : resolve(url);
+}
+
 function envScope(path: string): ScopeFile {
   return { name: `env:${path}`, file: /\.ya?ml$/.test(path) ? path : join(path, "spack.yaml") };
 }
@@ -68,7 +75,11 @@ function scopeFile(opts: ScopeOptions, options: MirrorCommandOptions): ScopeFile
   if (opts.file) return { name: opts.file, file: opts.file };
   const load = spackScopes(options.env);
   const scope = opts.scope ?? (load.envFile ? "env" : "user");
-  if (scope.startsWith("env:")) return envScope(scope.slice("env:".length));
+  if (scope.startsWith("env:")) {
+    const path = scope.slice("env:".length);
+    if (!path) throw new UsageError("--scope env:PATH needs the environment's directory");
+    return envScope(resolve(path));
+  }
   const found = mirrorScopes(load).find((s) => s.name === scope);
   if (!found) {
     throw new UsageError(
@@ -93,7 +104,11 @@ function typeOption(): Option {
 function addScopeOptions(cmd: Command): Command {
   return cmd
     .option("--scope <scope>", "configuration scope to modify: system, site, user or env:PATH")
-    .option("--file <path>", "modify this mirrors.yaml or environment spack.yaml instead");
+    .option(
+      "--file <path>",
+      "modify this mirrors.yaml or environment spack.yaml instead",
+      absolutePath,
+    );
 }
 
 function addConnectionOptions(cmd: Command): Command {
@@ -221,7 +236,7 @@ export function mirrorCommand(options: MirrorCommandOptions = {}): Command {
   addSigningOptions(addConnectionOptions(addScopeOptions(add)))
     .action(async (name: string, url: string, opts) => {
       const target = scopeFile(opts, options);
-      await addMirror(target.file, name, url, {
+      await addMirror(target.file, name, mirrorLocation(url), {
         ...connectionSettings(opts, warn),
         ...typeSettings(opts.type),
         autopush: opts.autopush ? true : undefined,
@@ -264,7 +279,7 @@ export function mirrorCommand(options: MirrorCommandOptions = {}): Command {
     .option("--no-autopush", "stop pushing installed specs to this mirror");
   addSigningOptions(set).action((name: string, opts) =>
     run(name, {
-      url: opts.url,
+      url: opts.url === undefined ? undefined : mirrorLocation(opts.url),
       ...connectionSettings(opts, warn),
       ...typeSettings(opts.type),
       autopush: opts.autopush,
@@ -274,7 +289,7 @@ export function mirrorCommand(options: MirrorCommandOptions = {}): Command {
 
   configure(sub("set-url").description("change the URL of a mirror"), true)
     .action((name: string, url: string, opts) =>
-      run(name, { url, ...connectionSettings(opts, warn) }, opts)
+      run(name, { url: mirrorLocation(url), ...connectionSettings(opts, warn) }, opts)
     );
 
   addScopeOptions(sub("remove").alias("rm").description("remove a mirror by name"))
@@ -306,8 +321,12 @@ export function mirrorCommand(options: MirrorCommandOptions = {}): Command {
   sub("list")
     .description("print the configured mirrors")
     .option("--scope <scope>", "configuration scope to read: system, site, user or env:PATH")
-    .option("--file <path>", "read only this mirrors.yaml or environment spack.yaml")
-    .action(async (opts: ScopeOptions) => {
+    .option("--file <path>", "read only this mirrors.yaml or environment spack.yaml", absolutePath)
+    .option(
+      "--json",
+      "print JSON: [{name, fetch: {url, …}, push: {url, …}, binary, source, …}] as configured",
+    )
+    .action(async (opts: ScopeOptions & { json?: boolean }) => {
       const config = opts.scope || opts.file
         ? await loadMirrorsConfig({
           files: [scopeFile(opts, options).file],
@@ -315,9 +334,11 @@ export function mirrorCommand(options: MirrorCommandOptions = {}): Command {
           env: options.env,
         })
         : await loadMirrorsConfig(spackScopes(options.env));
+      // A password someone wrote into a URL by hand is not printed either.
+      if (opts.json) return out(redactUserinfo(toJson(config.mirrors)));
       const lines = listMirrors(config);
       if (lines.length === 0) out("No mirrors configured.");
-      for (const line of lines) out(line);
+      for (const line of lines) out(redactUserinfo(line));
     });
 
   return mirror;

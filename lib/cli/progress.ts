@@ -5,31 +5,72 @@
  * @module
  */
 import type { ProgressEvent } from "../events.ts";
+import { redactUserinfo } from "../net/http.ts";
+import { plainMessage } from "./_errors.ts";
+import type { RetryEvent } from "../net/retry.ts";
 
-/** Writes lines to a stream; on a TTY it also keeps one redrawn status line. */
+/** Where a {@link ProgressRenderer} writes: stderr, or anything with the same two methods. */
+export interface RenderTarget {
+  /** Writes some of `p`; returns how many bytes were written. */
+  writeSync(p: Uint8Array): number;
+  /** Whether this is a terminal (status line redrawn in place) or not (plain lines). */
+  isTerminal(): boolean;
+  /** Width of the terminal in columns, when known: a longer status line would wrap. */
+  columns?(): number;
+}
+
+/** Standard error, with the terminal's width. */
+function stderrTarget(): RenderTarget {
+  return {
+    writeSync: (p) => Deno.stderr.writeSync(p),
+    isTerminal: () => Deno.stderr.isTerminal(),
+    columns: () => Deno.consoleSize().columns,
+  };
+}
+
+/**
+ * Writes lines to a stream; on a TTY it also keeps one redrawn status line, erased before any
+ * permanent line is written. Every line has URL credentials redacted.
+ */
 export class ProgressRenderer {
-  readonly #out: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
+  readonly #out: RenderTarget;
   readonly #tty: boolean;
   readonly #enc = new TextEncoder();
   #status = "";
 
   /** Renders to `out` (default stderr). */
-  constructor(out = Deno.stderr) {
+  constructor(out: RenderTarget = stderrTarget()) {
     this.#out = out;
     this.#tty = out.isTerminal();
   }
 
-  /** Prints a permanent line (clearing the status line first on a TTY). */
+  /** Prints a permanent line (erasing the status line first on a TTY, then redrawing it). */
   line(text: string): void {
-    this.#write(
-      `${this.#tty && this.#status ? "\r\x1b[2K" : ""}${text}\n${this.#tty ? this.#status : ""}`,
-    );
+    const erase = this.#tty && this.#status ? "\r\x1b[2K" : "";
+    this.#write(`${erase}${redactUserinfo(text)}\n${this.#tty ? this.#status : ""}`);
   }
+
+  /** Handles one retry of a request; pass this as `onRetry`. */
+  readonly onRetry = (e: RetryEvent): void => {
+    const wait = (e.delayMs / 1000).toFixed(1);
+    this.line(`${e.method} ${e.url}: ${e.reason}; retry ${e.attempt} in ${wait} s`);
+  };
 
   #setStatus(text: string): void {
     if (!this.#tty) return;
-    this.#status = text;
-    this.#write(`\r\x1b[2K${text}`);
+    // A status line that wraps cannot be erased in place: cut it to the terminal's width.
+    const width = this.#width();
+    const status = redactUserinfo(text);
+    this.#status = width > 1 && status.length >= width ? `${status.slice(0, width - 2)}…` : status;
+    this.#write(`\r\x1b[2K${this.#status}`);
+  }
+
+  #width(): number {
+    try {
+      return this.#out.columns?.() ?? 0;
+    } catch {
+      return 0; // not a terminal after all
+    }
   }
 
   /** Clears the status line. */
@@ -61,13 +102,15 @@ export class ProgressRenderer {
         );
       case "failed":
         return this.line(
-          `${n} Failed to ${e.action} ${e.spec}: ${e.error?.message ?? "unknown error"}`,
+          `${n} Failed to ${e.action} ${e.spec}: ${
+            plainMessage(e.error?.message ?? "unknown error")
+          }`,
         );
       case "done": {
         const secs = e.seconds ?? 0;
         const rate = secs > 0 && e.bytes ? `, ${(e.bytes / 1e6 / secs).toFixed(2)} MB/s` : "";
         const digest = e.digest ? `: ${e.digest}` : "";
-        this.#status = "";
+        this.done(); // the finished spec's status line must not stay in front of its summary
         return this.line(`${n} ${verb} ${e.spec}${digest} (${secs.toFixed(2)}s${rate})`);
       }
     }

@@ -13,6 +13,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { isMap, type Node, type Pair, visit, type YAMLMap } from "yaml";
 import { UsageError } from "../errors.ts";
+import { hasUrlPassword, redactUserinfo } from "../net/http.ts";
 import { streamOf, writeFileAtomic } from "../stream/io.ts";
 import { mirrorsSection } from "./_section.ts";
 import {
@@ -73,6 +74,16 @@ const CONNECTION_KEYS = ["url", "access_pair", "access_token_variable", "profile
 const TOP_LEVEL_KEYS = [...CONNECTION_KEYS, "binary", "source", "signed", "autopush"];
 
 function settingsData(settings: MirrorSettings): Map<string, PlainValue> {
+  for (const url of [settings.url, settings.endpointUrl]) {
+    if (url !== undefined && hasUrlPassword(url)) {
+      throw new UsageError(
+        `refusing to store a password written in the URL ${redactUserinfo(url)}: give the ` +
+          "URL without user:password@ and name environment variables instead " +
+          "(--oci-username-variable/--oci-password-variable, " +
+          "--s3-access-key-id-variable/--s3-access-key-secret-variable)",
+      );
+    }
+  }
   const pair = settings.accessPair;
   if (
     pair && (!pair.secretVariable || (pair.id === undefined) === (pair.idVariable === undefined))
@@ -228,7 +239,8 @@ function addSection(target: Target, section: Map<string, PlainValue>): void {
  * @throws {MirrorError} `MIRROR_EXISTS` ("Mirror with name X already exists.") when the file
  *   already has a mirror called `name`.
  * @throws {MirrorConfigError} when the file is not valid Spack 1.2 configuration.
- * @throws {UsageError} for an incomplete access pair.
+ * @throws {UsageError} for an empty name or URL, an incomplete access pair, or a URL with a
+ *   password in it.
  * @example
  * ```ts
  * await addMirror("./spack.yaml", "cache", "oci://ghcr.io/me/cache", {
@@ -243,6 +255,9 @@ export async function addMirror(
   url: string,
   settings: Omit<MirrorSettings, "url"> = {},
 ): Promise<void> {
+  if (name.trim() === "" || url.trim() === "") {
+    throw new UsageError(`a mirror needs a name and a URL (got ${JSON.stringify([name, url])})`);
+  }
   const target = await openTarget(file);
   if (findPair(sectionMap(target), name)) {
     throw new MirrorError("MIRROR_EXISTS", name, `Mirror with name ${name} already exists.`);
@@ -350,7 +365,7 @@ function patchValue(
  * @returns `false` when nothing changed (Spack: "No changes made to mirror NAME.").
  * @throws {MirrorError} `MIRROR_NOT_FOUND` ("No mirror found with name NAME.").
  * @throws {MirrorConfigError} when the file is not valid Spack 1.2 configuration.
- * @throws {UsageError} for an incomplete access pair.
+ * @throws {UsageError} for an incomplete access pair, or a URL with a password in it.
  * @example
  * ```ts
  * await setMirror("./spack.yaml", "cache", { url: "oci://ghcr.io/me/push" }, "push");

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { parseBuildInfo } from "../buildcache/buildinfo.ts";
 import { InstallError, NotFoundError, SpackleError } from "../errors.ts";
 import { countBytes, type ProgressListener } from "../events.ts";
@@ -37,7 +37,7 @@ import { relocatePrefix } from "./relocate_prefix.ts";
 
 /** Options of {@link installSpecs}. */
 export interface InstallOptions {
-  /** The install root (unpadded), e.g. `/opt/software`. */
+  /** The install root (unpadded), e.g. `/opt/software`; relative means under the cwd. */
   root: string;
   /** Pad the root to this many characters as Spack's `padded_length` does. */
   paddedLength?: number;
@@ -96,7 +96,8 @@ export async function installSpecs(
   specs: readonly ConcreteSpec[],
   options: InstallOptions,
 ): Promise<InstallResult> {
-  const unpaddedRoot = options.root.replace(/\/+$/, "");
+  // A relative root would be baked into RPATHs and scripts as is: resolve it against cwd.
+  const unpaddedRoot = resolve(options.root).replace(/\/+$/, "");
   const storeRoot = options.paddedLength
     ? paddedRoot(unpaddedRoot, options.paddedLength)
     : unpaddedRoot;

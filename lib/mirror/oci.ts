@@ -169,7 +169,7 @@ export class OciMirror implements Mirror {
 
   /**
    * See {@link Mirror.listSpecs}: from `index.spack` (for `oci+http` too, unlike Spack), else
-   * from the config of every spec tag. An absent repository lists nothing.
+   * from the config of every spec tag. An absent repository throws `MirrorNotFoundError`.
    */
   async listSpecs(): Promise<ConcreteSpec[]> {
     let manifest: ImageManifest;

@@ -1,5 +1,7 @@
 // Small HTTP helpers shared by the registry client and the HTTP and S3 stores.
 
+import { readWithin } from "../stream/chunks.ts";
+
 /** `url` without userinfo, query or fragment: safe to show in errors (queries may be presigned). */
 export function redactUrl(url: URL | string): string {
   let u: URL;
@@ -13,7 +15,26 @@ export function redactUrl(url: URL | string): string {
 
 /** Replaces every URL inside a message (e.g. from a fetch error) by its redacted form. */
 export function redactUrlsIn(message: string): string {
-  return message.replace(/\bhttps?:\/\/[^\s)"'<>]+/g, (u) => redactUrl(u));
+  return redactUserinfo(message.replace(/\bhttps?:\/\/[^\s)"'<>]+/g, (u) => redactUrl(u)));
+}
+
+/**
+ * `text` with the userinfo of every `scheme://user[:password]@` URL in it (any scheme: `oci://`,
+ * `s3://`, `https://`, …) replaced by `***`, so a credential typed into a URL never reaches a
+ * message, log or file. Text without such a URL comes back unchanged.
+ *
+ * @example
+ * ```ts
+ * redactUserinfo("GET oci://me:hunter2@ghcr.io/x failed"); // "GET oci://***@ghcr.io/x failed"
+ * ```
+ */
+export function redactUserinfo(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]*@/gi, "$1***@");
+}
+
+/** Whether the URL `text` carries a password in its userinfo (`scheme://user:password@…`). */
+export function hasUrlPassword(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^\s/?#@]*:[^\s/?#@]*@/i.test(text);
 }
 
 /** The target of the `rel="next"` entry of an RFC 8288 `Link` header, if any. */
@@ -34,8 +55,16 @@ export function withQueryParam(url: URL, key: string, value: string): URL {
   return u;
 }
 
-/** Reads a response body of at most `limit` bytes; `undefined` if it is larger (body cancelled). */
-export async function readLimited(res: Response, limit: number): Promise<Uint8Array | undefined> {
+/**
+ * Reads a response body of at most `limit` bytes; `undefined` if it is larger (body cancelled).
+ * With `timeoutMs`, a body that sends nothing for that long is cancelled and the read rejects
+ * with `ReadTimeoutError`.
+ */
+export async function readLimited(
+  res: Response,
+  limit: number,
+  timeoutMs?: number,
+): Promise<Uint8Array | undefined> {
   const declared = Number(res.headers.get("content-length") ?? NaN);
   if (declared > limit || !res.body) {
     await res.body?.cancel();
@@ -43,10 +72,23 @@ export async function readLimited(res: Response, limit: number): Promise<Uint8Ar
   }
   const parts: Uint8Array[] = [];
   let total = 0;
-  for await (const part of res.body) {
-    total += part.length;
-    if (total > limit) return undefined; // leaving the loop cancels the body
-    parts.push(part);
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const step = timeoutMs === undefined
+        ? await reader.read()
+        : await readWithin(reader, timeoutMs);
+      if (step.done) break;
+      total += step.value.length;
+      if (total > limit) {
+        reader.cancel().catch(() => {});
+        return undefined;
+      }
+      parts.push(step.value);
+    }
+  } catch (err) {
+    reader.cancel().catch(() => {});
+    throw err;
   }
   const out = new Uint8Array(total);
   let at = 0;

@@ -1,5 +1,7 @@
 // Back-off arithmetic for retried HTTP requests (registry, HTTP and S3 caches).
 
+import { UsageError } from "../errors.ts";
+
 /** How failed requests are retried: count, exponential back-off bounds, `Retry-After` bound (ms). */
 export interface RetryPolicy {
   readonly retries: number;
@@ -65,4 +67,41 @@ export async function pauseBeforeRetry(
     : backoffDelay(policy, attempt);
   onRetry?.({ ...notice, attempt: attempt + 1, delayMs });
   await sleep(delayMs);
+}
+
+/** Environment variable holding the read timeout in seconds (see {@link defaultReadTimeoutMs}). */
+export const READ_TIMEOUT_VARIABLE = "SPACKLE_READ_TIMEOUT";
+
+/** Read timeout when no option and no `SPACKLE_READ_TIMEOUT` sets one: 10 s, Spack's default. */
+export const DEFAULT_READ_TIMEOUT_MS = 10_000;
+
+/**
+ * The read timeout in ms (how long a request may wait for its answer, or a download for its next
+ * bytes): `SPACKLE_READ_TIMEOUT` seconds (a positive number, fractions allowed) when set and
+ * readable, else 10 s. A stall is retried once at most, so a stalled server fails an operation
+ * within about two read timeouts (plus back-off) instead of hanging.
+ *
+ * @throws {UsageError} when `SPACKLE_READ_TIMEOUT` is not a positive number.
+ * @example
+ * ```ts
+ * import { defaultReadTimeoutMs, RegistryClient } from "@spackle/spackle/registry";
+ * // SPACKLE_READ_TIMEOUT=2.5 → 2500; unset → 10000
+ * const client = new RegistryClient("ghcr.io", { timeoutMs: defaultReadTimeoutMs() });
+ * ```
+ */
+export function defaultReadTimeoutMs(): number {
+  let text: string | undefined;
+  try {
+    text = Deno.env.get(READ_TIMEOUT_VARIABLE);
+  } catch {
+    return DEFAULT_READ_TIMEOUT_MS; // no permission to read the environment
+  }
+  if (text === undefined || text.trim() === "") return DEFAULT_READ_TIMEOUT_MS;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(
+      `${READ_TIMEOUT_VARIABLE} must be a positive number of seconds, got ${JSON.stringify(text)}`,
+    );
+  }
+  return Math.max(1, Math.round(seconds * 1000));
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { join } from "node:path";
-import { FormatError, NotFoundError } from "../errors.ts";
+import { FormatError, MirrorNotFoundError, NotFoundError } from "../errors.ts";
 import type { Manifest, PushBlobResult } from "../registry/client.ts";
 import { OCI_INDEX } from "../registry/media_types.ts";
 import { FsStore } from "../storage/fs.ts";
@@ -156,8 +156,19 @@ export class OciLayout implements ImageRepository {
     return digest;
   }
 
-  /** See {@link ImageRepository.listTags}: the `ref.name` of every `index.json` entry. */
+  /**
+   * See {@link ImageRepository.listTags}: the `ref.name` of every `index.json` entry.
+   *
+   * @throws {MirrorNotFoundError} when the directory does not exist or is not a directory.
+   */
   async listTags(): Promise<string[]> {
+    const info = await Deno.stat(this.root).catch((e) => {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new MirrorNotFoundError(this.root, "no such directory");
+      }
+      throw e;
+    });
+    if (!info.isDirectory) throw new MirrorNotFoundError(this.root, "not a directory");
     return (await this.#readIndex()).manifests
       .map((m) => m.annotations?.[REF_NAME_ANNOTATION])
       .filter((t): t is string => typeof t === "string");

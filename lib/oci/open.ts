@@ -11,6 +11,7 @@ import { RegistryClient, type RegistryClientOptions } from "../registry/client.t
 import {
   type ImageReference,
   isOciUrl,
+  type OciMirrorLocation,
   parseImageReference,
   parseOciMirrorUrl,
 } from "../registry/reference.ts";
@@ -23,7 +24,13 @@ export const OCI_LAYOUT_SCHEME = "oci-layout:";
 
 /** A parsed image location: a registry reference, or a layout directory and optional tag. */
 export type ImageLocation =
-  | { kind: "registry"; reference: ImageReference; plainHttp: boolean }
+  | {
+    kind: "registry";
+    reference: ImageReference;
+    plainHttp: boolean;
+    /** Written in the URL (`oci://user:password@host/…`); used before any other source. */
+    credentials?: OciMirrorLocation["credentials"];
+  }
   | { kind: "layout"; path: string; tag?: string };
 
 /**
@@ -66,8 +73,8 @@ export function parseImageLocation(text: string): ImageLocation {
     return { kind: "layout", path: localPath(path), tag: tag || undefined };
   }
   if (isOciUrl(text)) {
-    const { reference, plainHttp } = parseOciMirrorUrl(text);
-    return { kind: "registry", reference, plainHttp };
+    const { reference, plainHttp, credentials } = parseOciMirrorUrl(text);
+    return { kind: "registry", reference, plainHttp, credentials };
   }
   return { kind: "registry", reference: parseImageReference(text), plainHttp: false };
 }
@@ -89,6 +96,7 @@ export function openImageRepository(
   if (location.kind === "layout") return new OciLayout(location.path);
   const client = new RegistryClient(location.reference.domain, {
     ...registry,
+    ...(location.credentials ? { credentials: location.credentials } : {}),
     plainHttp: location.plainHttp,
   });
   return new RegistryRepository(client, location.reference.repository);

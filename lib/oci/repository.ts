@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { NotFoundError } from "../errors.ts";
+import { MirrorNotFoundError, NotFoundError } from "../errors.ts";
 import type { Manifest, PushBlobResult, RegistryClient } from "../registry/client.ts";
 import { MANIFEST_MEDIA_TYPES } from "../registry/media_types.ts";
 
@@ -118,12 +118,18 @@ export class RegistryRepository implements ImageRepository {
     return this.client.deleteManifest(this.name, digest);
   }
 
-  /** See {@link ImageRepository.listTags}: an absent repository has no tags. */
+  /**
+   * See {@link ImageRepository.listTags}.
+   *
+   * @throws {MirrorNotFoundError} when the registry has no such repository (404).
+   */
   async listTags(): Promise<string[]> {
     try {
       return await this.client.listTags(this.name);
     } catch (e) {
-      if (e instanceof NotFoundError) return [];
+      if (e instanceof NotFoundError) {
+        throw new MirrorNotFoundError(this.location, "the registry has no such repository");
+      }
       throw e;
     }
   }

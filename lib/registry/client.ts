@@ -11,7 +11,14 @@
 
 import { createHash } from "node:crypto";
 import denoConfig from "../../deno.json" with { type: "json" };
-import { DigestMismatchError, FormatError, NotFoundError, UsageError } from "../errors.ts";
+import {
+  ConnectionError,
+  DigestMismatchError,
+  FormatError,
+  NotFoundError,
+  ReadTimeoutError,
+  UsageError,
+} from "../errors.ts";
 import { RegistryAuthenticator, repositoryScopes } from "./auth.ts";
 import {
   type CredentialProvider,
@@ -24,7 +31,9 @@ import { requireSha256, SHA256_DIGEST_RE, sha256Digest } from "./_digest.ts";
 import { nextLink, readLimited, redactUrl, redactUrlsIn, withQueryParam } from "../net/http.ts";
 import { Limiter } from "./_limiter.ts";
 import { REPOSITORY_RE, TAG_RE } from "./_names.ts";
+import { BRIEF_RETRIES, connectionError, retriesAllowed } from "../net/failure.ts";
 import {
+  defaultReadTimeoutMs,
   parseRetryAfter,
   pauseBeforeRetry,
   type RetryEvent,
@@ -58,8 +67,9 @@ export interface RegistryClientOptions {
   /** Chunk size in bytes for chunked uploads; one chunk is held in memory. Default 8 MiB. */
   readonly chunkSize?: number;
   /**
-   * Milliseconds to wait for the response to a request without a body, and for the next bytes
-   * of a blob download, before treating the connection as dropped (and retrying). Default 30000.
+   * Read timeout: milliseconds to wait for the response to a request without a body, and for
+   * the next bytes of a blob download, before treating the connection as stalled (retried once).
+   * Default: `SPACKLE_READ_TIMEOUT` seconds from the environment, else 10000.
    */
   readonly timeoutMs?: number;
   /** Called before each retry, e.g. to log it. */
@@ -198,7 +208,7 @@ export class RegistryClient {
     this.#userAgent = options.userAgent ?? USER_AGENT;
     this.#chunkedThreshold = nonNegative("chunkedThreshold", options.chunkedThreshold ?? Infinity);
     this.#chunkSize = positiveInteger("chunkSize", options.chunkSize ?? 8 * 1024 * 1024);
-    this.#timeoutMs = positiveInteger("timeoutMs", options.timeoutMs ?? 30_000);
+    this.#timeoutMs = positiveInteger("timeoutMs", options.timeoutMs ?? defaultReadTimeoutMs());
     this.#onRetry = options.onRetry;
     const credentials = options.credentials ?? dockerConfigCredentials();
     this.#auth = new RegistryAuthenticator(this.host, {
@@ -254,6 +264,7 @@ export class RegistryClient {
     const hash = createHash("sha256");
     let received = 0;
     let resumes = 0;
+    let stalls = 0;
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         while (true) {
@@ -270,8 +281,12 @@ export class RegistryClient {
               [],
               `body interrupted after ${received} bytes: ${redactUrlsIn(errorText(err))}`,
             );
+            // A server that stalled once tends to stall again: one resume, not `retries`.
+            const stalled = err instanceof ReadTimeoutError;
             try {
-              if (resumes >= this.#retry.retries) throw failure;
+              if (resumes >= this.#retry.retries || (stalled && stalls++ >= BRIEF_RETRIES)) {
+                throw failure;
+              }
               await this.#pause(failure, resumes++);
               reader = (await open(received)).getReader();
             } catch (fatal) {
@@ -649,10 +664,8 @@ export class RegistryClient {
           signal: timeout?.signal,
         });
       } catch (err) {
-        const why = timeout?.signal.aborted
-          ? `no response within ${this.#timeoutMs} ms`
-          : `connection failed: ${redactUrlsIn(errorText(err))}`;
-        throw new RegistryError(method, redactUrl(url), undefined, [], why);
+        const timedOut = timeout?.signal.aborted ? this.#timeoutMs : undefined;
+        throw connectionError(method, redactUrl(url), err, timedOut);
       } finally {
         clearTimeout(timer);
       }
@@ -674,24 +687,30 @@ export class RegistryClient {
       try {
         return await attempt();
       } catch (err) {
-        if (!(err instanceof RegistryError) || !err.retryable || n >= this.#retry.retries) {
-          throw err;
-        }
-        await this.#pause(err, n);
+        if (n >= this.#retriesFor(err)) throw err;
+        await this.#pause(err as RegistryError | ConnectionError, n);
       }
     }
   }
 
-  #pause(err: RegistryError, n: number): Promise<void> {
+  /** Retries `err` may have in all: none for errors that are not worth retrying. */
+  #retriesFor(err: unknown): number {
+    if (err instanceof ConnectionError) return retriesAllowed(err, this.#retry.retries);
+    return err instanceof RegistryError && err.retryable ? this.#retry.retries : 0;
+  }
+
+  #pause(err: RegistryError | ConnectionError, n: number): Promise<void> {
+    const reason = err instanceof ConnectionError
+      ? err.reason
+      : err.status === undefined
+      ? "connection failed"
+      : `HTTP ${err.status}`;
+    const retryAfterMs = err instanceof RegistryError ? err.retryAfterMs : undefined;
     return pauseBeforeRetry(
       this.#retry,
       n,
-      {
-        method: err.method,
-        url: err.url,
-        reason: err.status === undefined ? "connection failed" : `HTTP ${err.status}`,
-      },
-      err.retryAfterMs,
+      { method: err.method, url: err.url, reason },
+      retryAfterMs,
       this.#onRetry,
     );
   }
@@ -708,17 +727,32 @@ export class RegistryClient {
           signal: AbortSignal.timeout(this.#timeoutMs),
         });
       } catch (err) {
-        throw new RegistryError(
-          method,
-          redactUrl(url),
-          undefined,
-          [],
-          `connection failed: ${redactUrlsIn(errorText(err))}`,
-        );
+        const timedOut = (err as Error)?.name === "TimeoutError" ? this.#timeoutMs : undefined;
+        throw connectionError(method, redactUrl(url), err, timedOut);
       }
       if (isRetryableStatus(res.status)) throw await this.#failure({ method, url }, res);
       return res;
     });
+  }
+
+  /**
+   * Reads a JSON-sized body within the read timeout. A stall or a connection lost mid-body is a
+   * `ConnectionError`, retried like a request that got no answer.
+   */
+  async #readBody(
+    call: Pick<Call, "method" | "url">,
+    res: Response,
+    limit: number,
+  ): Promise<Uint8Array | undefined> {
+    try {
+      return await readLimited(res, limit, this.#timeoutMs);
+    } catch (err) {
+      const where = redactUrl(call.url);
+      if (err instanceof ReadTimeoutError) {
+        throw new ConnectionError(call.method, where, err.message, "brief");
+      }
+      throw connectionError(call.method, where, err);
+    }
   }
 
   /** Builds the error for an unexpected response, with the registry's error codes and messages. */
@@ -726,7 +760,7 @@ export class RegistryClient {
     const codes: string[] = [];
     const messages: string[] = [];
     try {
-      const bytes = await readLimited(res, MAX_ERROR_BODY_BYTES);
+      const bytes = await readLimited(res, MAX_ERROR_BODY_BYTES, this.#timeoutMs);
       const parsed = bytes?.length ? JSON.parse(new TextDecoder().decode(bytes)) : undefined;
       for (const e of Array.isArray(parsed?.errors) ? parsed.errors : []) {
         if (typeof e?.code === "string") codes.push(e.code);
@@ -773,7 +807,7 @@ export class RegistryClient {
           return undefined;
         }
         if (res.status !== 200) throw await this.#failure(call, res);
-        const bytes = await readLimited(res, MAX_MANIFEST_BYTES);
+        const bytes = await this.#readBody(call, res, MAX_MANIFEST_BYTES);
         let json: unknown;
         try {
           json = JSON.parse(new TextDecoder().decode(bytes));
@@ -949,10 +983,8 @@ export class RegistryClient {
         const location = res.headers.get("location");
         return location ? new URL(location, res.url) : url;
       } catch (err) {
-        if (!(err instanceof RegistryError) || !err.retryable || n >= this.#retry.retries) {
-          throw err;
-        }
-        await this.#pause(err, n);
+        if (n >= this.#retriesFor(err)) throw err;
+        await this.#pause(err as RegistryError | ConnectionError, n);
         const status = await this.#uploadStatus(url, scopes);
         const end = offset + chunk.length;
         if (status.next < offset || status.next > end) throw err;
@@ -999,7 +1031,7 @@ export class RegistryClient {
         throw new NotFoundError(`manifest ${where}`);
       }
       if (res.status !== 200) throw await this.#failure(call, res);
-      const bytes = await readLimited(res, MAX_MANIFEST_BYTES);
+      const bytes = await this.#readBody(call, res, MAX_MANIFEST_BYTES);
       if (!bytes) throw new FormatError(where, `manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
       const digest = sha256Digest(bytes);
       const header = res.headers.get("docker-content-digest");

@@ -29,3 +29,10 @@ export {
 export * from "./credentials.ts";
 export * from "./auth.ts";
 export * from "./client.ts";
+export {
+  DEFAULT_READ_TIMEOUT_MS,
+  defaultReadTimeoutMs,
+  READ_TIMEOUT_VARIABLE,
+  type RetryEvent,
+} from "../net/retry.ts";
+export { hasUrlPassword, redactUserinfo } from "../net/http.ts";

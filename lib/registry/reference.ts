@@ -8,6 +8,7 @@
  */
 
 import { FormatError } from "../errors.ts";
+import { redactUserinfo } from "../net/http.ts";
 import { SHA256_DIGEST_RE } from "./_digest.ts";
 import { PATH_COMPONENT_ANY_CASE_RE, TAG_RE } from "./_names.ts";
 
@@ -90,6 +91,14 @@ export function parseImageReference(input: string): ImageReference {
 
   let digest: string | undefined;
   const at = rest.lastIndexOf("@");
+  // `user:password@host/repo`: an `@` before the path is userinfo, never a digest; not echoed.
+  if (at >= 0 && !rest.slice(0, at).includes("/") && rest.slice(at + 1).includes("/")) {
+    throw new FormatError(
+      `***@${rest.slice(at + 1)}`,
+      "invalid image reference: credentials cannot be written in a reference " +
+        "(use oci://user:password@host/… or a Docker credential helper)",
+    );
+  }
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
@@ -138,6 +147,8 @@ export interface OciMirrorLocation {
   readonly reference: ImageReference;
   /** `true` for `oci+http://` (plain HTTP), `false` for `oci://` (HTTPS). */
   readonly plainHttp: boolean;
+  /** User name and password written in the URL (`oci://user:password@host/…`), decoded. */
+  readonly credentials?: { readonly username: string; readonly password: string };
 }
 
 /**
@@ -156,7 +167,8 @@ export function isOciUrl(url: string): boolean {
 
 /**
  * Parses a Spack OCI mirror URL: `oci://<ref>` (HTTPS) or `oci+http://<ref>` (plain HTTP); there is
- * no fallback between the two (Spack reference §4.1).
+ * no fallback between the two (Spack reference §4.1). Userinfo (`oci://user:password@host/…`)
+ * is taken apart from the host and returned as `credentials`; errors never repeat it.
  *
  * @throws {FormatError} when the scheme is not OCI or the reference is invalid.
  * @example
@@ -170,8 +182,31 @@ export function parseOciMirrorUrl(url: string): OciMirrorLocation {
   if (!plainHttp && !url.startsWith("oci://")) {
     throw new FormatError(url, "not an OCI mirror URL (expected oci:// or oci+http://)");
   }
-  const rest = url.slice(plainHttp ? "oci+http://".length : "oci://".length).replace(/\/+$/, "");
-  return { reference: parseImageReference(rest), plainHttp };
+  let rest = url.slice(plainHttp ? "oci+http://".length : "oci://".length).replace(/\/+$/, "");
+  // Userinfo ends at the last `@` before the first `/` (a digest's `@` comes after a `/`).
+  const slash = rest.indexOf("/");
+  const at = rest.lastIndexOf("@", slash < 0 ? rest.length : slash);
+  let credentials: OciMirrorLocation["credentials"];
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    const colon = userinfo.indexOf(":");
+    try {
+      credentials = {
+        username: decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon)),
+        password: colon < 0 ? "" : decodeURIComponent(userinfo.slice(colon + 1)),
+      };
+    } catch {
+      throw new FormatError(redactUserinfo(url), "malformed percent-encoding in the userinfo");
+    }
+  }
+  const where = redactUserinfo(url);
+  try {
+    return { reference: parseImageReference(rest), plainHttp, credentials };
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+    throw new FormatError(where, e.message.slice(e.message.indexOf(": ") + 2));
+  }
 }
 
 /**

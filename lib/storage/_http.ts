@@ -5,10 +5,12 @@
 // behave alike (same option names, same `RetryEvent`).
 
 import denoConfig from "../../deno.json" with { type: "json" };
-import { SpackleError, UsageError } from "../errors.ts";
+import { ConnectionError, ReadTimeoutError, SpackleError, UsageError } from "../errors.ts";
 import { isRetryableStatus } from "../registry/errors.ts";
-import { redactUrlsIn } from "../net/http.ts";
+import { readLimited, redactUrlsIn } from "../net/http.ts";
+import { BRIEF_RETRIES, connectionError, retriesAllowed } from "../net/failure.ts";
 import {
+  defaultReadTimeoutMs,
   parseRetryAfter,
   pauseBeforeRetry,
   type RetryEvent,
@@ -17,6 +19,8 @@ import {
 import { readWithin, skipBytes } from "../stream/chunks.ts";
 
 const USER_AGENT = `spackle/${denoConfig.version}`;
+// Listings and XML answers are read whole; none is anywhere near this.
+const MAX_TEXT_BYTES = 64 * 1024 * 1024;
 
 /**
  * A request to a remote object store (HTTP server, S3 bucket) failed: an unexpected status, a
@@ -69,8 +73,9 @@ export interface RemoteStoreOptions {
   /** Upper bound in ms for a server's `Retry-After`. Default 30000. */
   readonly maxRetryAfterMs?: number;
   /**
-   * Milliseconds to wait for the answer to a request without a body, and for the next bytes of
-   * a download, before treating the connection as dropped (and retrying). Default 30000.
+   * Read timeout: milliseconds to wait for the answer to a request without a body, and for the
+   * next bytes of a download, before treating the connection as stalled (retried once).
+   * Default: `SPACKLE_READ_TIMEOUT` seconds from the environment, else 10000.
    */
   readonly timeoutMs?: number;
   /** `User-Agent` header. Default `spackle/<version>`. */
@@ -102,7 +107,7 @@ export class Transport {
       maxDelayMs: atLeast("retryMaxDelayMs", options.retryMaxDelayMs ?? 4000, 0),
       maxRetryAfterMs: atLeast("maxRetryAfterMs", options.maxRetryAfterMs ?? 30_000, 0),
     };
-    this.#timeoutMs = atLeast("timeoutMs", options.timeoutMs ?? 30_000, 1);
+    this.#timeoutMs = atLeast("timeoutMs", options.timeoutMs ?? defaultReadTimeoutMs(), 1);
     this.#userAgent = options.userAgent ?? USER_AGENT;
     this.#onRetry = options.onRetry;
   }
@@ -113,7 +118,8 @@ export class Transport {
    * the last response, whatever its status. Requests with a body are not timed: an upload's
    * answer comes only after all of it was sent.
    *
-   * @throws {StorageRequestError} when no response arrived after the last attempt.
+   * @throws {ConnectionError} when no response arrived after the last attempt (at once for
+   *   failures retrying cannot fix: DNS, TLS).
    */
   async send(
     label: RequestLabel,
@@ -128,16 +134,10 @@ export class Transport {
       try {
         res = await fetch(request, { signal: timer?.signal });
       } catch (err) {
-        const failure = new StorageRequestError(
-          label.method,
-          label.where,
-          undefined,
-          timer?.signal.aborted
-            ? `no answer within ${this.#timeoutMs} ms`
-            : `connection failed: ${redactUrlsIn(errorText(err))}`,
-        );
-        if (attempt >= this.#policy.retries) throw failure;
-        await this.pause(label, attempt, "connection failed");
+        const timedOut = timer?.signal.aborted ? this.#timeoutMs : undefined;
+        const failure = connectionError(label.method, label.where, err, timedOut);
+        if (attempt >= retriesAllowed(failure, this.#policy.retries)) throw failure;
+        await this.pause(label, attempt, failure.reason);
         continue;
       } finally {
         clearTimeout(timeout);
@@ -147,6 +147,29 @@ export class Transport {
       const asked = parseRetryAfter(res.headers.get("retry-after"));
       await this.pause(label, attempt, `HTTP ${res.status}`, asked);
     }
+  }
+
+  /**
+   * The body of `res` as text (at most `limit` bytes, default 64 MiB), read within the read
+   * timeout.
+   *
+   * @throws {ConnectionError} when the body stalls or the connection drops while it is read.
+   * @throws {StorageRequestError} when the body is larger than `limit`.
+   */
+  async text(label: RequestLabel, res: Response, limit = MAX_TEXT_BYTES): Promise<string> {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await readLimited(res, limit, this.#timeoutMs);
+    } catch (err) {
+      if (err instanceof ReadTimeoutError) {
+        throw new ConnectionError(label.method, label.where, err.message, "brief");
+      }
+      throw connectionError(label.method, label.where, err);
+    }
+    if (!bytes) {
+      throw new StorageRequestError(label.method, label.where, res.status, "answer too large");
+    }
+    return new TextDecoder().decode(bytes);
   }
 
   /** Waits before retry number `attempt + 1`, telling `onRetry`. */
@@ -183,10 +206,13 @@ export class Transport {
     let reader: ReadableStreamDefaultReader<Uint8Array> = first.body!.getReader();
     let received = 0;
     let resumes = 0;
+    let stalls = 0;
     const resume = async (cause: unknown): Promise<void> => {
       reader.cancel().catch(() => {});
       const detail = `body interrupted after ${received} bytes: ${redactUrlsIn(errorText(cause))}`;
-      if (resumes >= this.#policy.retries) {
+      // A server that stalled once tends to stall again: one resume, not `retries`.
+      const stalled = cause instanceof ReadTimeoutError;
+      if (resumes >= this.#policy.retries || (stalled && stalls++ >= BRIEF_RETRIES)) {
         throw new StorageRequestError(label.method, label.where, undefined, detail);
       }
       await this.pause(label, resumes++, "connection failed");

@@ -5,7 +5,7 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { UsageError } from "../errors.ts";
+import { MirrorNotFoundError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../stream/io.ts";
 import type { ObjectStore } from "./types.ts";
 
@@ -101,7 +101,12 @@ export class FsStore implements ObjectStore {
     }
   }
 
-  /** See {@link ObjectStore.list}. */
+  /**
+   * See {@link ObjectStore.list}. A prefix with no directory lists nothing, but only in a mirror
+   * directory that exists: listing a mirror that is not there is an error, not an empty cache.
+   *
+   * @throws {MirrorNotFoundError} when the mirror root does not exist or is not a directory.
+   */
   async *list(prefix: string): AsyncIterable<string> {
     const base = prefix.replace(/\/+$/, "");
     const dir = this.#path(base);
@@ -112,7 +117,21 @@ export class FsStore implements ObjectStore {
         else if (entry.isFile && !entry.name.endsWith(".tmp")) yield key;
       }
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
+      await this.#checkRoot();
     }
+  }
+
+  async #checkRoot(): Promise<void> {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(this.root);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new MirrorNotFoundError(this.root, "no such directory");
+      }
+      throw e;
+    }
+    if (!info.isDirectory) throw new MirrorNotFoundError(this.root, "not a directory");
   }
 }

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { MirrorNotFoundError, UsageError } from "../errors.ts";
+import { redactUserinfo } from "../net/http.ts";
 import type { ObjectStore } from "./types.ts";
 import { encodeKey, type RemoteStoreOptions, StorageRequestError, Transport } from "./_http.ts";
 import { parseDirectoryListing } from "./_listing.ts";
@@ -96,14 +97,14 @@ export class HttpStore implements ObjectStore {
     try {
       parsed = new URL(url);
     } catch {
-      throw new UsageError(`not a valid URL: ${JSON.stringify(redactInput(url))}`);
+      throw new UsageError(`not a valid URL: ${JSON.stringify(redactUserinfo(url))}`);
     }
     if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-      throw new UsageError(`not an http(s) URL: ${redactInput(url)}`);
+      throw new UsageError(`not an http(s) URL: ${redactUserinfo(url)}`);
     }
     if (parsed.search || parsed.hash) {
       throw new UsageError(
-        `an HTTP mirror URL cannot have a query or fragment: ${redactInput(url)}`,
+        `an HTTP mirror URL cannot have a query or fragment: ${redactUserinfo(url)}`,
       );
     }
     let userinfo: string | undefined;
@@ -115,7 +116,7 @@ export class HttpStore implements ObjectStore {
         )
         : undefined;
     } catch {
-      throw new UsageError(`malformed percent-encoding in the userinfo of ${redactInput(url)}`);
+      throw new UsageError(`malformed percent-encoding in the userinfo of ${redactUserinfo(url)}`);
     }
     parsed.username = "";
     parsed.password = "";
@@ -231,6 +232,7 @@ export class HttpStore implements ObjectStore {
    * not HTML).
    *
    * @throws {StorageRequestError} for 5xx answers (after retries).
+   * @throws {MirrorNotFoundError} when the prefix and the mirror root both answer 404.
    */
   async *list(prefix: string): AsyncIterable<string> {
     yield* this.#walk(prefix.replace(/\/+$/, ""), 0);
@@ -243,18 +245,24 @@ export class HttpStore implements ObjectStore {
     if (res.status !== 200 || !/^(text\/html|application\/xhtml\+xml)\b/i.test(type)) {
       if (res.status >= 500) throw await this.#failure("GET", url, res);
       await res.body?.cancel();
+      if (depth === 0 && res.status === 404) await this.#checkRoot();
       return;
     }
     // Links resolve against where the listing came from (after redirects).
-    const { files, dirs } = parseDirectoryListing(await res.text(), new URL(res.url || url));
+    const html = await this.#transport.text({ method: "GET", where: url.href }, res);
+    const { files, dirs } = parseDirectoryListing(html, new URL(res.url || url));
     for (const name of files) yield `${dir}/${name}`;
     // Symbolic links can make a served tree endless; cache keys are a few levels deep.
     if (depth >= MAX_LISTING_DEPTH) return;
     for (const name of dirs) yield* this.#walk(`${dir}/${name}`, depth + 1);
   }
-}
 
-/** `url` as the user gave it, with any userinfo replaced, for error messages. */
-function redactInput(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1***@");
+  // A root that answers 404 and has no layout.json is no cache at all (a typo'd URL).
+  async #checkRoot(): Promise<void> {
+    const res = await this.#request("GET", this.#base);
+    await res.body?.cancel();
+    if (res.status === 404 && !await this.exists("v3/layout.json")) {
+      throw new MirrorNotFoundError(this.url, "the server answers 404 for it");
+    }
+  }
 }

@@ -9,7 +9,6 @@
  */
 import { AwsClient } from "aws4fetch";
 import { FormatError, UsageError } from "../errors.ts";
-import { readLimited } from "../net/http.ts";
 import { sha256Hex } from "../stream/digest.ts";
 import { fixedChunks } from "../stream/chunks.ts";
 import type { ObjectStore } from "./types.ts";
@@ -123,7 +122,13 @@ export class S3Store implements ObjectStore {
    */
   constructor(url: string, options: S3StoreOptions = {}) {
     const m = /^s3:\/\/([^/?#]+)\/*([^?#]*?)\/*$/i.exec(url);
-    if (!m || m[1].includes("@")) throw new UsageError(`not an s3://bucket[/prefix] URL: ${url}`);
+    if (m?.[1].includes("@")) {
+      throw new UsageError(
+        `credentials cannot be written in an s3:// URL (${url}): use an AWS profile, ` +
+          "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a mirror's access_pair variables",
+      );
+    }
+    if (!m) throw new UsageError(`not an s3://bucket[/prefix] URL: ${url}`);
     this.bucket = m[1];
     this.prefix = m[2];
     if (this.prefix) encodeKey(this.prefix);
@@ -177,8 +182,7 @@ export class S3Store implements ObjectStore {
     let code: string | undefined;
     let message: string | undefined;
     try {
-      const bytes = await readLimited(res, MAX_ERROR_BODY_BYTES);
-      const xml = new TextDecoder().decode(bytes);
+      const xml = await this.#transport.text(label, res, MAX_ERROR_BODY_BYTES);
       code = elementText(xml, "Code", label.where);
       message = elementText(xml, "Message", label.where)?.slice(0, 300);
     } catch {
@@ -307,7 +311,11 @@ export class S3Store implements ObjectStore {
     const where = this.#where(key);
     const started = await this.#send({ method: "POST", where }, `${url}?uploads`);
     if (started.status !== 200) throw await this.#failure({ method: "POST", where }, started);
-    const uploadId = elementText(await started.text(), "UploadId", where);
+    const uploadId = elementText(
+      await this.#transport.text({ method: "POST", where }, started),
+      "UploadId",
+      where,
+    );
     if (!uploadId) throw new FormatError(where, "CreateMultipartUpload answered without UploadId");
     const uploadQuery = `uploadId=${encodeURIComponent(uploadId)}`;
     const etags: string[] = [];
@@ -352,7 +360,7 @@ export class S3Store implements ObjectStore {
     });
     if (res.status !== 200) throw await this.#failure(label, res);
     // S3 may answer 200 and still fail the completion, in the body.
-    const text = await res.text();
+    const text = await this.#transport.text(label, res);
     if (innerXml(text, "Error", where).length) {
       const code = elementText(text, "Code", where);
       const detail = [code, elementText(text, "Message", where)].filter(Boolean).join(": ");
@@ -401,7 +409,7 @@ export class S3Store implements ObjectStore {
       if (token !== undefined) query.set("continuation-token", token);
       const res = await this.#send(label, `${listUrl}?${query}`);
       if (res.status !== 200) throw await this.#failure(label, res);
-      const xml = await res.text();
+      const xml = await this.#transport.text(label, res);
       if (!/<ListBucketResult[\s>]/.test(xml)) {
         throw new FormatError(label.where, "not a ListObjectsV2 result");
       }

@@ -1,5 +1,7 @@
 // Stream shaping for uploads (fixed-size chunks) and resumed downloads (skip a prefix).
 
+import { ReadTimeoutError } from "../errors.ts";
+
 /**
  * Regroups `stream` into chunks of exactly `size` bytes (the last may be shorter, none empty).
  * The yielded array is reused: the consumer must be done with it before asking for the next.
@@ -45,14 +47,14 @@ export function skipBytes(
   );
 }
 
-/** `reader.read()`, rejected when no chunk arrives within `ms` milliseconds. */
+/** `reader.read()`, rejected with a `ReadTimeoutError` when no chunk arrives within `ms` ms. */
 export async function readWithin<T>(
   reader: ReadableStreamDefaultReader<T>,
   ms: number,
 ): Promise<ReadableStreamReadResult<T>> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no data for ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new ReadTimeoutError(ms)), ms);
   });
   try {
     return await Promise.race([reader.read(), stalled]);

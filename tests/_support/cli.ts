@@ -16,12 +16,23 @@ export function spackle(
 }
 
 /** Runs `spackle ARGS…` with `env` added to the environment. */
-export async function spackleWithEnv(
+export function spackleWithEnv(
   env: Record<string, string>,
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", CLI, ...args], env })
-    .output();
+  return spackleIn({ env }, ...args);
+}
+
+/** Runs `spackle ARGS…` in the directory `cwd` (default: the test's), with `env` added. */
+export async function spackleIn(
+  { cwd, env = {} }: { cwd?: string; env?: Record<string, string> },
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    env,
+    cwd,
+  }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }

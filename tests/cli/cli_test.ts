@@ -70,6 +70,7 @@ Deno.test("CLI: push, list, update-index, install, run — with plain progress l
 Deno.test("CLI: errors are one clear line with exit status 1; bad usage exits 2", async () => {
   const work = await Deno.makeTempDir({ prefix: "spackle-cli-" });
   try {
+    await Deno.mkdir(join(work, "empty")); // an empty cache: it exists, the spec is not in it
     const missing = await spackle(
       "install",
       join(work, "empty"),

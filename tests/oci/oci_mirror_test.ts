@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { MirrorNotFoundError } from "../../lib/errors.ts";
 import { OciMirror } from "../../lib/mirror/oci.ts";
 import { installSpecs } from "../../lib/install/install.ts";
 import { pushSpecs } from "../../lib/push/push.ts";
@@ -85,10 +86,10 @@ Deno.test("OciMirror reads Spack's OCI build cache and installs from it", async 
       (await unindexed.listSpecs()).map((s) => s.node.hash).sort(),
       specs.map((s) => s.node.hash).sort(),
     );
-    // A repository that does not exist lists nothing.
-    assert.deepEqual(
-      await new OciMirror(`oci+http://${registry.host}/spack/empty`).listSpecs(),
-      [],
+    // A repository that does not exist is an error naming it, not an empty cache.
+    await assert.rejects(
+      new OciMirror(`oci+http://${registry.host}/spack/empty`).listSpecs(),
+      MirrorNotFoundError,
     );
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -2,6 +2,7 @@
 // Spack's `test/oci/image.py` and Docker's normalisation rules).
 import assert from "node:assert/strict";
 import { FormatError } from "../../lib/errors.ts";
+import { hasUrlPassword, redactUserinfo } from "../../lib/net/http.ts";
 import {
   formatOciMirrorUrl,
   isOciUrl,
@@ -120,4 +121,46 @@ Deno.test("parseOciMirrorUrl: oci:// is HTTPS, oci+http:// is plain HTTP", () =>
   assert.equal(isOciUrl("oci+http://x/y"), true);
   assert.equal(isOciUrl("s3://bucket/cache"), false);
   assert.throws(() => parseOciMirrorUrl("https://ghcr.io/org/cache"), FormatError);
+});
+
+Deno.test("parseOciMirrorUrl: userinfo is credentials, not host:port, and never in errors", () => {
+  const { reference, plainHttp, credentials } = parseOciMirrorUrl(
+    "oci+http://ci%40example:p%3Ass@127.0.0.1:5000/spack/cache",
+  );
+  assert.equal(reference.domain, "127.0.0.1:5000");
+  assert.equal(reference.repository, "spack/cache");
+  assert.ok(plainHttp);
+  assert.deepEqual(credentials, { username: "ci@example", password: "p:ss" });
+  assert.equal(parseOciMirrorUrl("oci://ghcr.io/a/b").credentials, undefined);
+  // A digest's `@` comes after the path: not userinfo.
+  const pinned = parseOciMirrorUrl(`oci://ghcr.io/a/b@sha256:${A64}`);
+  assert.equal(pinned.reference.digest, `sha256:${A64}`);
+  assert.equal(pinned.credentials, undefined);
+  assert.throws(() => parseOciMirrorUrl("oci://me:hunter2@ghcr.io/Bad Path"), (e) => {
+    assert.ok(e instanceof FormatError);
+    assert.ok(!e.message.includes("hunter2"), e.message);
+    assert.match(e.message, /^oci:\/\/\*\*\*@ghcr\.io\/Bad Path: invalid image reference/);
+    return true;
+  });
+});
+
+Deno.test("parseImageReference: userinfo is refused without being echoed", () => {
+  assert.throws(() => parseImageReference("me:hunter2@ghcr.io/a/b:1"), (e) => {
+    assert.ok(e instanceof FormatError);
+    assert.ok(!e.message.includes("hunter2"), e.message);
+    assert.match(e.message, /^\*\*\*@ghcr\.io\/a\/b:1: .*credentials cannot be written/);
+    return true;
+  });
+  assert.equal(parseImageReference(`ubuntu@sha256:${A64}`).digest, `sha256:${A64}`);
+});
+
+Deno.test("redactUserinfo: any scheme, anywhere in a message", () => {
+  assert.equal(
+    redactUserinfo("GET oci://me:pw@ghcr.io/x and s3://k:s@b/p, https://u@h/"),
+    "GET oci://***@ghcr.io/x and s3://***@b/p, https://***@h/",
+  );
+  assert.equal(redactUserinfo("mail me@example.org at /a/b"), "mail me@example.org at /a/b");
+  assert.ok(hasUrlPassword("https://u:p@h/x"));
+  assert.ok(!hasUrlPassword("https://u@h/x"));
+  assert.ok(!hasUrlPassword("https://h/x@y"));
 });
