@@ -52,6 +52,8 @@ export class MirrorChain implements Mirror {
   readonly mirrors: readonly Mirror[];
   readonly #onSkip?: (mirror: Mirror, error: Error) => void;
   readonly #entrySource = new WeakMap<CacheEntry, Mirror>();
+  /** Caches that could not be reached: asked no more in this run (reported once). */
+  readonly #down = new Map<Mirror, Error>();
 
   /**
    * Chains `mirrors` (at least one).
@@ -108,6 +110,11 @@ export class MirrorChain implements Mirror {
   async getEntry(spec: ConcreteSpec): Promise<CacheEntry | undefined> {
     const failures: { url: string; error: Error }[] = [];
     for (const mirror of this.mirrors) {
+      const down = this.#down.get(mirror);
+      if (down) {
+        failures.push({ url: mirror.url, error: down });
+        continue;
+      }
       try {
         const found = await mirror.getEntry(spec);
         if (found) {
@@ -157,6 +164,7 @@ export class MirrorChain implements Mirror {
   /** True when any reachable cache holds a complete entry for `node`. */
   async hasSpec(node: SpecNode): Promise<boolean> {
     for (const mirror of this.mirrors) {
+      if (this.#down.has(mirror)) continue;
       try {
         if (await mirror.hasSpec(node)) return true;
       } catch (e) {
@@ -186,6 +194,9 @@ export class MirrorChain implements Mirror {
 
   #skip(mirror: Mirror, e: unknown): { url: string; error: Error } {
     const error = e instanceof Error ? e : new Error(String(e));
+    const unreachable = error instanceof SpackleError &&
+      /^(CONNECTION|READ_TIMEOUT|MIRROR_NOT_FOUND)/.test(error.code);
+    if (unreachable) this.#down.set(mirror, error);
     this.#onSkip?.(mirror, error);
     return { url: mirror.url, error };
   }
@@ -195,5 +206,5 @@ export class MirrorChain implements Mirror {
 function isOutage(e: unknown): boolean {
   if (e instanceof NotFoundError) return true;
   if (!(e instanceof SpackleError)) return true; // network and OS errors
-  return /^(HTTP|REGISTRY|STORAGE|MIRROR_NOT_FOUND|NETWORK|TIMEOUT)/.test(e.code);
+  return /^(REGISTRY|STORAGE|MIRROR_NOT_FOUND|CONNECTION|READ_TIMEOUT)/.test(e.code);
 }
