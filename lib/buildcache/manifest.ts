@@ -83,9 +83,18 @@ export function parseManifest(text: string, source: string): BuildcacheManifest 
     if (
       typeof r?.contentLength !== "number" || typeof r.mediaType !== "string" ||
       typeof r.compression !== "string" || typeof r.checksumAlgorithm !== "string" ||
-      !/^[0-9a-f]+$/.test(String(r.checksum))
+      !/^[0-9a-f]+$/.test(String(r.checksum)) || !Number.isSafeInteger(r.contentLength) ||
+      r.contentLength < 0
     ) {
       throw new FormatError(source, `bad blob record ${JSON.stringify(r)}`);
+    }
+    // Spack writes and checks sha256 only; a record naming another algorithm would have its
+    // checksum taken for a sha256 digest, or not checked at all.
+    if (r.checksumAlgorithm !== "sha256" || r.checksum.length !== 64) {
+      throw new FormatError(
+        source,
+        `unsupported checksum ${r.checksumAlgorithm}:${r.checksum} (Spack build caches use sha256)`,
+      );
     }
   }
   return { version: LAYOUT_VERSION, data: doc.data as BlobRecord[], signed };

@@ -103,8 +103,18 @@ export async function craftTarball(members: readonly CraftedMember[]): Promise<U
   }
 }
 
-/** The members of a valid harness-libdep tarball around `body` (parents first, buildinfo last). */
-export function libdepPackage(body: readonly CraftedMember[]): CraftedMember[] {
+/** The buildinfo of a valid harness-libdep tarball with nothing to relocate. */
+export const LIBDEP_BUILDINFO =
+  `{buildpath: /opt/build, hash_to_prefix: {${HARNESS.libdep}: /${LIBDEP_PREFIX}}, relocate_binaries: [], relocate_links: [], relocate_textfiles: []}\n`;
+
+/**
+ * The members of a harness-libdep tarball around `body` (parents first, buildinfo last), with
+ * `buildinfo` as its `.spack/binary_distribution` (default: a valid one).
+ */
+export function libdepPackage(
+  body: readonly CraftedMember[],
+  buildinfo: string = LIBDEP_BUILDINFO,
+): CraftedMember[] {
   const parents = ["opt", "opt/build", "opt/build/linux-x86_64"];
   return [
     ...parents.map((name): CraftedMember => ({ name, type: "dir" })),
@@ -114,8 +124,7 @@ export function libdepPackage(body: readonly CraftedMember[]): CraftedMember[] {
     {
       name: `${LIBDEP_PREFIX}/.spack/binary_distribution`,
       type: "file",
-      text:
-        `{buildpath: /opt/build, hash_to_prefix: {${HARNESS.libdep}: /${LIBDEP_PREFIX}}, relocate_binaries: [], relocate_links: [], relocate_textfiles: []}\n`,
+      text: buildinfo,
     },
   ];
 }
