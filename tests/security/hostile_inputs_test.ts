@@ -482,7 +482,7 @@ async function tryCase(
     if (run.code === 0) return `exited 0\n${run.stderr}`;
     if (errors.length !== 1) return `expected one error line, got:\n${run.stderr}`;
     if (!c.names.test(errors[0])) return `error does not name the entry (${c.names}): ${errors[0]}`;
-    if (/TypeError|Uncaught|    at /.test(run.stderr)) return `crashed:\n${run.stderr}`;
+    if (/TypeError|Uncaught|^ {4}at /m.test(run.stderr)) return `crashed:\n${run.stderr}`;
     await leftovers(command, out);
     assert.deepEqual([...Deno.readDirSync(escape)], [], "nothing escaped");
     assert.deepEqual(await snapshot(cache), before, "the source cache is unchanged");
