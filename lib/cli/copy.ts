@@ -37,6 +37,7 @@ export function copyCommand(render: ProgressRenderer): Command {
     .option("-f, --force", "copy specs the destination already has")
     .option("-j, --jobs <n>", "specs to copy concurrently", positiveInt, 2)
     .option("--no-update-index", "leave the destination's index as it is")
+    .option("--keys", "also copy the public keys the source publishes (URL-layout caches)")
     .option("--json", "print JSON: {copied: [{name, version, hash}], skipped: [same]}")
     .action(async (fromUrl: string, toUrl: string, selectors: string[], opts) => {
       const { mirror: from } = await openConfiguredMirror(fromUrl, network(render));
@@ -52,6 +53,7 @@ export function copyCommand(render: ProgressRenderer): Command {
         force: opts.force,
         jobs: opts.jobs,
         updateIndex: opts.updateIndex,
+        keys: opts.keys,
         onProgress: render.onProgress,
       });
       render.done();

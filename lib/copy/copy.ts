@@ -18,7 +18,9 @@ import {
   shortSpec,
   type SpecNode,
 } from "../spec/spec.ts";
+import { UrlMirror } from "../mirror/url.ts";
 import { spoolTarball } from "./_spool.ts";
+import { copyEntryVerbatim, copyKeys } from "./_verbatim.ts";
 
 /** Options of {@link copySpecs}. */
 export interface CopyOptions {
@@ -41,6 +43,11 @@ export interface CopyOptions {
    * directory destination, publishing a tarball is a rename instead of a second copy.
    */
   tempDir?: string;
+  /**
+   * Between two URL-layout caches, also publish the source's public keys (key blobs, manifests
+   * and key index), so verbatim-copied signed entries verify with the same keys.
+   */
+  keys?: boolean;
   /** Receives progress events (`action: "copy"`). */
   onProgress?: ProgressListener;
 }
@@ -91,9 +98,12 @@ const ALL: readonly DepType[] = ["build", "link", "run"];
  * Copies specs from `from` to `to`, dependencies first. Each package tarball is read once and
  * spooled to a temporary file while its sha256 (checked against the source entry) and the
  * sha256 of the tar inside (the OCI `diff_id`) are computed; the gzip bytes are published
- * unchanged, so the tarball blob has the same digest in every backend. The destination writes
- * its own spec metadata: legacy v2 entries become layout v3, and signatures are not carried
- * (a warning says how many signed entries were copied unsigned).
+ * unchanged, so the tarball blob has the same digest in every backend, and its members are
+ * checked with the policy install applies. Between two URL-layout caches (directory, HTTP, S3) a
+ * layout v3 entry is copied byte for byte: manifest text, spec blob and tarball, so clearsigned
+ * manifests stay signed (`keys` brings the public keys along). Otherwise the destination writes
+ * its own spec metadata: legacy v2 entries become layout v3, OCI entries become URL-layout
+ * entries and back, and signatures are not carried (a warning says how many were dropped).
  *
  * @example
  * ```ts
@@ -124,6 +134,10 @@ export async function copySpecs(
   // Whether each started spec ended up in the destination, by DAG hash.
   const present = new Map<string, Promise<boolean>>();
   let signed = 0;
+  // Same format on both sides: entries travel byte for byte, signatures included. Across
+  // formats the destination writes its own metadata.
+  const verbatim = from instanceof UrlMirror && to instanceof UrlMirror;
+  if (options.keys && verbatim) await copyKeys(from, to);
   const tmp = await Deno.makeTempDir({ dir: options.tempDir, prefix: "spackle-copy-" });
   try {
     await forEachConcurrently(order.length, options.jobs ?? 2, async (index) => {
@@ -166,10 +180,14 @@ export async function copySpecs(
           entry.tarball,
           `${entry.source} (tarball ${entry.tarball.digest})`,
         );
-        await to.pushSpec(entry.spec, tarball);
+        if (verbatim && entry.layout === 3) {
+          await copyEntryVerbatim(from as UrlMirror, to as UrlMirror, entry, tarball);
+        } else {
+          await to.pushSpec(entry.spec, tarball);
+          if (entry.signedText) signed++;
+        }
         // The destination may have moved the file; bound the spool to one tarball per job.
         await Deno.remove(path).catch(() => {});
-        if (entry.signedText) signed++;
         states[index] = "copied";
         options.onProgress?.({
           ...event,

@@ -83,6 +83,11 @@ export class UrlMirror implements Mirror {
     this.#rehash = options.verifySpecHashes ?? true;
   }
 
+  /** The object store under the cache (for verbatim copies between URL-layout caches). */
+  get store(): ObjectStore {
+    return this.#store;
+  }
+
   /** See {@link Mirror.url}. */
   get url(): string {
     return this.#store.url;
