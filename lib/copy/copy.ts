@@ -19,6 +19,9 @@ import {
   type SpecNode,
 } from "../spec/spec.ts";
 import { UrlMirror } from "../mirror/url.ts";
+import { OciMirror } from "../mirror/oci.ts";
+import { isSpecTag, specTag } from "../mirror/_oci_image.ts";
+import { copyImage } from "../oci/copy_image.ts";
 import { spoolTarball } from "./_spool.ts";
 import { copyEntryVerbatim, copyKeys } from "./_verbatim.ts";
 
@@ -101,7 +104,10 @@ const ALL: readonly DepType[] = ["build", "link", "run"];
  * unchanged, so the tarball blob has the same digest in every backend, and its members are
  * checked with the policy install applies. Between two URL-layout caches (directory, HTTP, S3) a
  * layout v3 entry is copied byte for byte: manifest text, spec blob and tarball, so clearsigned
- * manifests stay signed (`keys` brings the public keys along). Otherwise the destination writes
+ * manifests stay signed (`keys` brings the public keys along). Between two OCI locations
+ * (registries, layouts) each spec image is copied by digest, blobs mounted within a registry,
+ * and a copy of the whole cache brings its other images too (`index.spack`, `--tag` images), all
+ * with their digests unchanged. Otherwise the destination writes
  * its own spec metadata: legacy v2 entries become layout v3, OCI entries become URL-layout
  * entries and back, and signatures are not carried (a warning says how many were dropped).
  *
@@ -138,6 +144,7 @@ export async function copySpecs(
   // formats the destination writes its own metadata.
   const verbatim = from instanceof UrlMirror && to instanceof UrlMirror;
   if (options.keys && verbatim) await copyKeys(from, to);
+  const ociVerbatim = from instanceof OciMirror && to instanceof OciMirror;
   const tmp = await Deno.makeTempDir({ dir: options.tempDir, prefix: "spackle-copy-" });
   try {
     await forEachConcurrently(order.length, options.jobs ?? 2, async (index) => {
@@ -182,6 +189,11 @@ export async function copySpecs(
         );
         if (verbatim && entry.layout === 3) {
           await copyEntryVerbatim(from as UrlMirror, to as UrlMirror, entry, tarball);
+        } else if (ociVerbatim) {
+          // The image by digest: config, manifest, base-image layers and all (its spec layer
+          // was checked while spooling).
+          const tag = specTag(spec.node);
+          await copyImage((from as OciMirror).repository, tag, (to as OciMirror).repository, tag);
         } else {
           await to.pushSpec(entry.spec, tarball);
           if (entry.signedText) signed++;
@@ -219,9 +231,21 @@ export async function copySpecs(
         `${signed === 1 ? "its signature" : "their signatures"}: ${to.url} holds them unsigned`,
     });
   }
-  if ((options.updateIndex ?? true) && result.copied.length > 0) await to.updateIndex();
+  // A whole OCI cache: its other images (index.spack, `--tag` environment images) too, by digest.
+  const wholeOci = ociVerbatim && !options.specs && !failures.length;
+  if (wholeOci) await copyOtherImages(from as OciMirror, to as OciMirror);
+  if ((options.updateIndex ?? true) && result.copied.length > 0 && !wholeOci) {
+    await to.updateIndex();
+  }
   if (failures.length) throw new CopyError(failures, result);
   return result;
+}
+
+/** Copies the images of `from` that are not spec images, by digest. */
+async function copyOtherImages(from: OciMirror, to: OciMirror): Promise<void> {
+  for (const tag of await from.repository.listTags()) {
+    if (!isSpecTag(tag)) await copyImage(from.repository, tag, to.repository, tag);
+  }
 }
 
 /**

@@ -9,7 +9,9 @@ import { spackle } from "../_support/cli.ts";
 import { SPACK12 } from "../_support/fixtures.ts";
 import { assertHarnessInstalled } from "../_support/harness.ts";
 import { snapshot } from "../_support/hostile_cache.ts";
+import { startRegistry } from "../_support/registry.ts";
 import { withTempDir } from "../_support/temp.ts";
+import { layoutTags, skopeo } from "../oci/_skopeo.ts";
 import { FIXTURE_KEY, gpg, withGpgHome } from "../signing/_keys.ts";
 
 const SIGNED = join(SPACK12, "fs-signed");
@@ -74,4 +76,39 @@ Deno.test("copy between directory caches keeps signed entries and keys byte for 
     );
     assert.equal(viaCacheKeys.code, 0, viaCacheKeys.stderr);
   });
+});
+
+Deno.test("copy between OCI caches keeps every manifest digest, base layers and --tag images included", async () => {
+  const registry = await startRegistry();
+  try {
+    await withTempDir(async (work) => {
+      const source = join(SPACK12, "oci", "buildcache-base-oci");
+      const tags = await layoutTags(source);
+      assert.ok(tags.includes("hello-app") && tags.includes("index.spack"));
+      // Layout → registry → a second repository of the same registry (blobs mounted) → layout.
+      const first = `oci+http://${registry.host}/first`;
+      const second = `oci+http://${registry.host}/second`;
+      const back = join(work, "back");
+      for (const [from, to] of [[source, first], [first, second], [second, `oci-layout:${back}`]]) {
+        const run = await spackle("copy", from, to);
+        assert.equal(run.code, 0, run.stderr);
+      }
+      for (const tag of tags) {
+        const raw = await skopeo("inspect", "--raw", `oci:${source}:${tag}`);
+        assert.equal(
+          await skopeo(
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            `docker://${registry.host}/second:${tag}`,
+          ),
+          raw,
+          tag,
+        );
+        assert.equal(await skopeo("inspect", "--raw", `oci:${back}:${tag}`), raw, tag);
+      }
+    });
+  } finally {
+    await registry.stop();
+  }
 });
