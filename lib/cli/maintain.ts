@@ -12,6 +12,8 @@ import { checkSpecs, specsToCheck } from "../maintain/check.ts";
 import { migrateMirror } from "../maintain/migrate.ts";
 import { openCacheStore } from "../maintain/store.ts";
 import { pruneCache, readKeepList } from "../maintain/prune.ts";
+import { pruneOciCache } from "../maintain/prune_oci.ts";
+import { OciMirror } from "../mirror/oci.ts";
 import { FsStore } from "../storage/fs.ts";
 import { loadSigningKey, loadTrustedKeys, trustCacheKeys } from "../signing/mod.ts";
 import { selectSpecs } from "../spec/select.ts";
@@ -177,7 +179,7 @@ export function maintainCommands(render: ProgressRenderer): Command[] {
       "remove blobs no manifest refers to, broken spec manifests, and with --keeplist the specs " +
         "not listed; the index is rebuilt when a manifest goes",
     )
-    .argument("<mirror>", "build cache directory or configured mirror name")
+    .argument("<mirror>", "build cache directory, OCI cache or configured mirror name")
     .option("--keeplist <file>", "file of DAG hashes to keep (one per line); others are removed")
     .option(
       "--grace <duration>",
@@ -188,11 +190,35 @@ export function maintainCommands(render: ProgressRenderer): Command[] {
     .option("--dry-run", "report what would be removed, remove nothing")
     .option("--json", "print what was (or would be) removed as JSON")
     .action(async (mirrorUrl: string, opts) => {
+      const keep = opts.keeplist === undefined ? undefined : await readKeepList(opts.keeplist);
+      const { mirror } = await openConfiguredMirror(mirrorUrl, { onWarning, direction: "push" });
+      if (mirror instanceof OciMirror) {
+        const result = await pruneOciCache(mirror, {
+          graceMs: opts.grace,
+          keep,
+          dryRun: opts.dryRun,
+        });
+        if (opts.json) console.log(JSON.stringify(result, null, 2));
+        render.line(
+          `${opts.dryRun ? "Would remove" : "Removed"} ${result.unlisted.length} unlisted spec ` +
+            `images, ${result.orphans.length} orphan blobs (${result.bytes} bytes); ` +
+            `${result.recent} recent unreferenced blobs kept` +
+            (result.indexed === undefined ? "" : `; indexed ${result.indexed}`),
+        );
+        if (result.blobsLeftToRegistry) {
+          render.line(
+            "note: the registry reclaims the space of unreferenced blobs when its garbage " +
+              "collector runs (e.g. `registry garbage-collect`)",
+          );
+        }
+        return;
+      }
       const store = await openCacheStore(mirrorUrl);
       if (!(store instanceof FsStore)) {
-        throw new UsageError(`${store.url}: prune works on directory build caches only, for now`);
+        throw new UsageError(
+          `${store.url}: prune works on directory and OCI build caches (S3: not yet)`,
+        );
       }
-      const keep = opts.keeplist === undefined ? undefined : await readKeepList(opts.keeplist);
       const result = await pruneCache(store, { graceMs: opts.grace, keep, dryRun: opts.dryRun });
       if (opts.json) console.log(JSON.stringify(result, null, 2));
       const verb = opts.dryRun ? "Would remove" : "Removed";

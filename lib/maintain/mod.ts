@@ -23,3 +23,4 @@ export * from "./migrate.ts";
 export * from "./prune.ts";
 export * from "../copy/download.ts";
 export * from "./store.ts";
+export * from "./prune_oci.ts";
