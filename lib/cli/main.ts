@@ -26,7 +26,14 @@ import { loadSigningKey, loadTrustedKeys, type Signer, trustCacheKeys } from "..
 import { pushSpecs } from "../push/push.ts";
 import { selectSpecs } from "../spec/select.ts";
 import { openStore } from "../store/mod.ts";
-import { collectPaths, directoryPath, imageTag, positiveInt, toJson } from "./_args.ts";
+import {
+  collectPaths,
+  directoryPath,
+  imageTag,
+  positiveInt,
+  SPEC_SYNTAX,
+  toJson,
+} from "./_args.ts";
 import { reportError } from "./_errors.ts";
 import { network, warn } from "./_network.ts";
 import { copyCommand } from "./copy.ts";
@@ -40,9 +47,6 @@ import {
 import { listCommand } from "./list.ts";
 import { ProgressRenderer } from "./progress.ts";
 import denoJson from "../../deno.json" with { type: "json" };
-
-/** How commands that take specs describe them. */
-const SPEC_SYNTAX = "specs in Spack's syntax: zlib, zlib@1.3:, /hashprefix, hdf5 +mpi ^openmpi";
 
 /** Collects a repeatable option's values in order. */
 function collect(value: string, previous: string[] | undefined): string[] {
