@@ -37,8 +37,9 @@ export function listCommand(render: ProgressRenderer): Command {
       const queries = selectors.map(parseSpecQuery);
       const { mirror } = await openConfiguredMirror(mirrorUrl, network(render));
       const host = hostArch();
-      const specs = (await mirror.listSpecs())
-        .filter((s) => opts.allarch || runsOn(s.node, host))
+      const listed = await mirror.listSpecs();
+      const forHost = opts.allarch ? listed : listed.filter((s) => runsOn(s.node, host));
+      const specs = forHost
         .filter((s) => !queries.length || queries.some((q) => matchesQuery(s, q)))
         .sort((a, b) => compareNodes(a.node, b.node));
       if (opts.json) {
@@ -51,11 +52,10 @@ export function listCommand(render: ProgressRenderer): Command {
           target: targetName(n),
         }))));
       }
-      if (Deno.stdout.isTerminal()) {
-        console.log(`==> ${specs.length} cached build${specs.length === 1 ? "" : "s"}.`);
-      }
-      if (!specs.length && !opts.allarch) {
-        render.line("No specs for this machine; use -a/--allarch to list every architecture.");
+      render.line(`${specs.length} cached build${specs.length === 1 ? "" : "s"}.`);
+      const hidden = listed.length - forHost.length;
+      if (!specs.length && hidden) {
+        render.line(`${hidden} spec(s) for other architectures: use -a/--allarch to list them`);
       }
       for (const line of formatSpecs(specs, opts)) console.log(line);
     });

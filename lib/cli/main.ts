@@ -257,7 +257,7 @@ export function buildProgram(render: ProgressRenderer): Command {
       const names: string[] = opts.mirror ?? positional.splice(0, 1);
       if (!names.length) throw new UsageError("no build cache: give MIRROR or --mirror");
       if (!positional.length) throw new UsageError("no spec to install (or --env DIR)");
-      if (!opts.root) throw new UsageError("missing --root: the install root");
+      if (!opts.root) throw new UsageError("required option '--root <dir>' not specified");
       const configured: ConfiguredMirror[] = [];
       for (const name of names) configured.push(await openConfiguredMirror(name, network(render)));
       const mirror = configured.length === 1

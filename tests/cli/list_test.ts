@@ -79,6 +79,15 @@ Deno.test({
         `${HELLO_HEADER}\nhkbptho harness.harness-hello@1.0\n`,
       );
 
+      // Nothing for this machine matches: the count, and a hint at the hidden ones.
+      const other = await spackle("list", cache, "harness-libdep");
+      assert.equal(other.code, 0, other.stderr);
+      assert.equal(other.stdout, "");
+      assert.match(
+        other.stderr,
+        /^0 cached builds\.\n1 spec\(s\) for other architectures: use -a/m,
+      );
+
       // JSON follows the same filters.
       const all = JSON.parse(await list("-a", "--json", cache)) as {
         name: string;
