@@ -119,6 +119,15 @@ export async function installEnvironmentCommand(
     onProgress: render.onProgress,
   });
   render.done();
+  const n = result.installed.size;
+  const already = result.skipped.size ? ` (${result.skipped.size} already installed)` : "";
+  render.line(`Installed ${n} spec${n === 1 ? "" : "s"}${already} into ${result.storeRoot}`);
+  for (const [spec, url] of result.sources) render.line(`  ${spec} from ${url}`);
+  if (result.missing.length) {
+    render.line(`warning: ${result.missing.length} spec(s) are in no build cache, left out:`);
+    for (const spec of result.missing) render.line(`  ${spec}`);
+  }
+  if (result.view) render.line(`View: ${result.view.root}`);
   if (opts.json) {
     return console.log(toJson({
       installed: result.installed,
@@ -128,14 +137,6 @@ export async function installEnvironmentCommand(
       view: result.view?.root ?? null,
     }));
   }
-  const n = result.installed.size;
-  render.line(`Installed ${n} spec${n === 1 ? "" : "s"} into ${result.storeRoot}`);
-  for (const [spec, url] of result.sources) render.line(`  ${spec} from ${url}`);
-  if (result.missing.length) {
-    render.line(`warning: ${result.missing.length} spec(s) are in no build cache, left out:`);
-    for (const spec of result.missing) render.line(`  ${spec}`);
-  }
-  if (result.view) render.line(`View: ${result.view.root}`);
   for (const [, prefix] of result.installed) console.log(prefix);
 }
 

@@ -85,6 +85,7 @@ Deno.test("install --env: the fixture environment installs from its own mirror, 
     assert.equal(again.code, 0, again.stderr);
     const result = JSON.parse(again.stdout);
     assert.deepEqual(Object.keys(result.installed), []);
+    assert.match(again.stderr, /^Installed 0 specs \(2 already installed\) into /m);
     assert.deepEqual(Object.keys(result.skipped).sort(), [HARNESS.libdep, HARNESS.hello].sort());
     assert.equal(result.view, view);
   });
@@ -154,7 +155,7 @@ Deno.test("install --env: a spec no cache holds fails before anything is install
   });
 });
 
-Deno.test("install --env: without install_tree root or --root, an error asks for --root; SPEC with --env is refused", async () => {
+Deno.test("install --env: without install_tree root or --root, an error asks for --root; SPEC with --env is refused; env activate for csh and fish, one shell required", async () => {
   await withTempDir(async (dir) => {
     const envDir = await fixtureEnv(dir);
     const noRoot = await spackle("install", "--env", envDir);
@@ -163,6 +164,20 @@ Deno.test("install --env: without install_tree root or --root, an error asks for
     const both = await spackle("install", "--env", envDir, "--root", dir, "harness-hello");
     assert.equal(both.code, 2);
     assert.match(both.stderr, /^error: --env installs the environment's specs: give no SPEC$/m);
+    const twoShells = await spackle("env", "activate", "--sh", "--fish", envDir);
+    assert.equal(twoShells.code, 2);
+    const noShell = await spackle("env", "activate", envDir);
+    assert.equal(noShell.code, 2);
+    assert.match(noShell.stderr, /^error: pick a shell: --sh, --csh or --fish$/m);
+    const view = join(envDir, ".spack-env/view");
+    const fish = await spackle("env", "activate", "--fish", envDir);
+    assert.equal(fish.code, 0, fish.stderr);
+    assert.match(fish.stdout, new RegExp(`^set -gx PATH ${view}/bin:`, "m"));
+    assert.match(fish.stdout, /^ {3}spackle env deactivate --fish \| source;$/m);
+    const csh = await spackle("env", "activate", "--csh", envDir);
+    assert.equal(csh.code, 0, csh.stderr);
+    assert.match(csh.stdout, new RegExp(`^setenv PATH ${view}/bin:`, "m"));
+    assert.match(csh.stdout, /^alias despacktivate 'eval `spackle env deactivate --csh`';$/m);
     const noEnv = await spackleWithEnv({ SPACK_ENV: "" }, "env", "deactivate", "--sh");
     assert.equal(noEnv.code, 2);
     assert.match(noEnv.stderr, /^error: no active environment/m);
