@@ -207,3 +207,45 @@ Deno.test("push --env: the environment's roots and installed dependencies, the s
     assert.equal(both.code, 2);
   });
 });
+
+Deno.test("install --env: the root from spack.yaml's install_tree; plain install takes --mirror repeatedly", async () => {
+  await withTempDir(async (dir) => {
+    const envDir = await fixtureEnv(dir);
+    const manifest = join(envDir, "spack.yaml");
+    await Deno.writeTextFile(
+      manifest,
+      (await Deno.readTextFile(manifest)) +
+        "  config:\n    install_tree:\n      root: $env/../tree\n",
+    );
+    const install = await spackle("install", "--env", envDir, "--no-view");
+    assert.equal(install.code, 0, install.stderr);
+    const tree = join(dir, "tree");
+    assert.match(install.stderr, new RegExp(`^Installed 2 specs into ${tree}$`, "m"));
+    assert.match(await cleanSh(`${harnessPrefixes(tree).H}/bin/hello`), /RESULT OK/);
+
+    // Without --env: SPEC… from the caches in order, the unreachable one skipped once.
+    const fixture = `file://${join(SPACK12, "fs-unsigned")}`;
+    const root = join(dir, "plain");
+    const plain = await spackle(
+      "install",
+      "--mirror",
+      "http://127.0.0.1:9/cache",
+      "--mirror",
+      fixture,
+      "harness-hello",
+      "--root",
+      root,
+      "--no-check-signature",
+    );
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(
+      plain.stderr.match(/^warning: skipping http:\/\/127\.0\.0\.1:9\/cache: /gm)?.length,
+      1,
+    );
+    assert.match(
+      plain.stderr,
+      new RegExp(`Installed harness-libdep@1\\.0/6zoocyj from ${fixture} \\(`),
+    );
+    assert.match(await cleanSh(`${harnessPrefixes(root).H}/bin/hello`), /RESULT OK/);
+  });
+});
