@@ -244,7 +244,9 @@ export function buildProgram(render: ProgressRenderer): Command {
     )
     .action(async (first: string | undefined, rest: string[], opts) => {
       const positional = first === undefined ? [] : [first, ...rest];
-      const envDir = opts.env ?? (positional.length ? undefined : Deno.env.get("SPACK_ENV"));
+      // An empty SPACK_ENV is no environment, as for Spack.
+      const envDir = opts.env ??
+        (positional.length ? undefined : Deno.env.get("SPACK_ENV") || undefined);
       if (envDir !== undefined) {
         if (positional.length) {
           throw new UsageError("--env installs the environment's specs: give no SPEC");
