@@ -3,6 +3,10 @@ import { resolve } from "node:path";
 import { InvalidArgumentError } from "commander";
 import { TAG_RE } from "../registry/_names.ts";
 
+/** How commands that take specs describe them (each one spec in Spack's syntax). */
+export const SPEC_SYNTAX =
+  "specs in Spack's syntax, quoted one per argument: zlib, zlib@1.3:, /hashprefix, 'hdf5 +mpi ^openmpi'";
+
 /** Parses a positive integer option value (`-j N`, `--padded-length N`). */
 export function positiveInt(value: string): number {
   const n = Number(value);

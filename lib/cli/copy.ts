@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { copySpecs } from "../copy/mod.ts";
 import { openConfiguredMirror } from "../config/open.ts";
 import { selectSpecs } from "../spec/select.ts";
-import { positiveInt, toJson } from "./_args.ts";
+import { positiveInt, SPEC_SYNTAX, toJson } from "./_args.ts";
 import { network } from "./_network.ts";
 import type { ProgressRenderer } from "./progress.ts";
 
@@ -33,7 +33,7 @@ export function copyCommand(render: ProgressRenderer): Command {
     )
     .argument("<from>", "source build cache URL or directory")
     .argument("<to>", "destination build cache URL or directory")
-    .argument("[specs...]", "name, name@version or /hashprefix; none means every spec in <from>")
+    .argument("[specs...]", `${SPEC_SYNTAX}; none means every spec in <from>`)
     .option("-f, --force", "copy specs the destination already has")
     .option("-j, --jobs <n>", "specs to copy concurrently", positiveInt, 2)
     .option("--no-update-index", "leave the destination's index as it is")

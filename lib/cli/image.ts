@@ -9,7 +9,7 @@ import { composeImage } from "../image/compose.ts";
 import { imageTarget } from "../image/location.ts";
 import { openConfiguredMirror } from "../config/open.ts";
 import { selectSpecs } from "../spec/select.ts";
-import { imageTag, rfc3339, toJson } from "./_args.ts";
+import { imageTag, rfc3339, SPEC_SYNTAX, toJson } from "./_args.ts";
 import { network } from "./_network.ts";
 import type { ProgressRenderer } from "./progress.ts";
 
@@ -63,7 +63,7 @@ export function imageCommand(render: ProgressRenderer): Command {
       "compose a runnable image of specs already in a build cache onto a base image: one layer " +
         "per spec and dependency, reused from the cache by digest",
     )
-    .argument("<specs...>", "name, name@version or /hashprefix")
+    .argument("<specs...>", SPEC_SYNTAX)
     .requiredOption(
       "--target <mirror|dir>",
       "where the image goes: oci:// or oci+http:// repository, oci-layout:DIR, or a directory",

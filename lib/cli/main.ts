@@ -20,17 +20,38 @@ import type { Mirror, PushReceipt } from "../mirror/types.ts";
 import { isOciLayoutUrl } from "../oci/open.ts";
 import { isOciUrl } from "../registry/reference.ts";
 import { UrlMirror } from "../mirror/url.ts";
+import { MirrorChain } from "../mirror/chain.ts";
+import type { ConfiguredMirror } from "../config/open.ts";
 import { loadSigningKey, loadTrustedKeys, type Signer, trustCacheKeys } from "../signing/mod.ts";
 import { pushSpecs } from "../push/push.ts";
 import { selectSpecs } from "../spec/select.ts";
-import { targetName } from "../spec/spec.ts";
 import { openStore } from "../store/mod.ts";
-import { collectPaths, directoryPath, imageTag, positiveInt, toJson } from "./_args.ts";
+import {
+  collectPaths,
+  directoryPath,
+  imageTag,
+  positiveInt,
+  SPEC_SYNTAX,
+  toJson,
+} from "./_args.ts";
 import { reportError } from "./_errors.ts";
 import { network, warn } from "./_network.ts";
 import { copyCommand } from "./copy.ts";
+import {
+  cacheKeys,
+  envCommand,
+  environmentRoots,
+  installEnvironmentCommand,
+  skipWarner,
+} from "./env.ts";
+import { listCommand } from "./list.ts";
 import { ProgressRenderer } from "./progress.ts";
 import denoJson from "../../deno.json" with { type: "json" };
+
+/** Collects a repeatable option's values in order. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
 
 /** Builds the `spackle` program (commander). `render` receives progress events. */
 export function buildProgram(render: ProgressRenderer): Command {
@@ -41,8 +62,13 @@ export function buildProgram(render: ProgressRenderer): Command {
   program.command("push")
     .description("push installed specs (and their installed dependencies) to a build cache")
     .argument("<mirror>", "build cache URL or directory")
-    .argument("[specs...]", "name, name@version or /hashprefix; none means every installed spec")
+    .argument("[specs...]", `${SPEC_SYNTAX}; none means every installed spec (or --env's)`)
     .requiredOption("--store <root>", "Spack install tree to push from", directoryPath)
+    .option(
+      "--env <dir>",
+      "push the concrete roots of this Spack environment (and their installed dependencies)",
+      directoryPath,
+    )
     .option("-f, --force", "overwrite specs already in the build cache")
     // commander names the value after the last long flag: opts.rebuildIndex.
     .option("--update-index, --rebuild-index", "regenerate the build cache index afterwards")
@@ -87,7 +113,12 @@ export function buildProgram(render: ProgressRenderer): Command {
       if ((opts.baseImage || opts.tag) && !(mirror instanceof OciMirror)) {
         throw new UsageError(`--base-image and --tag need an OCI build cache, not ${mirror.url}`);
       }
-      const specs = selectors.length
+      if (opts.env && selectors.length) {
+        throw new UsageError("--env pushes the environment's roots: give no SPEC");
+      }
+      const specs = opts.env
+        ? await environmentRoots(opts.env, store)
+        : selectors.length
         ? selectSpecs(store.specs, selectors, opts.store)
         : store.specs;
       const result = await pushSpecs(mirror, store, specs, {
@@ -119,36 +150,7 @@ export function buildProgram(render: ProgressRenderer): Command {
       if (opts.json) console.log(toJson(written));
     });
 
-  program.command("list")
-    .description("list the specs in a build cache")
-    .argument("<mirror>", "build cache URL or directory")
-    .option("--json", "print JSON: [{name, version, hash, platform, os, target}]")
-    .action(async (mirrorUrl: string, opts) => {
-      const { mirror } = await openConfiguredMirror(mirrorUrl, network(render));
-      const specs = (await mirror.listSpecs()).map((s) => s.node)
-        .sort((a, b) => a.name.localeCompare(b.name) || a.hash.localeCompare(b.hash));
-      if (opts.json) {
-        const rows = specs.map((n) => ({
-          name: n.name,
-          version: n.version,
-          hash: n.hash,
-          platform: n.arch?.platform,
-          os: n.arch?.platform_os,
-          target: targetName(n),
-        }));
-        console.log(toJson(rows));
-        return;
-      }
-      const groups = Map.groupBy(
-        specs,
-        (n) => `${n.arch?.platform}-${n.arch?.platform_os}-${targetName(n)}`,
-      );
-      for (const [arch, nodes] of groups) {
-        console.log(`-- ${arch} ${"-".repeat(Math.max(3, 60 - arch.length))}`);
-        for (const n of nodes) console.log(`${n.hash.slice(0, 7)} ${n.name}@${n.version}`);
-      }
-      render.line(`${specs.length} cached build${specs.length === 1 ? "" : "s"}.`);
-    });
+  program.addCommand(listCommand(render));
 
   program.command("update-index")
     .alias("rebuild-index")
@@ -198,10 +200,31 @@ export function buildProgram(render: ProgressRenderer): Command {
     });
 
   program.command("install")
-    .description("install specs and their link/run dependencies from a build cache, relocated")
-    .argument("<mirror>", "build cache URL or directory")
-    .argument("<specs...>", "name, name@version or /hashprefix")
-    .requiredOption("--root <dir>", "install root", directoryPath)
+    .description(
+      "install specs and their link/run dependencies from build caches, relocated; " +
+        "or a Spack environment's specs and view (--env)",
+    )
+    .argument("[mirror]", "build cache URL, directory or mirror name (unless --mirror is given)")
+    .argument("[specs...]", SPEC_SYNTAX)
+    .option(
+      "--root <dir>",
+      "install root (with --env, default: the environment's install_tree root)",
+      directoryPath,
+    )
+    .option(
+      "--mirror <name|url>",
+      "build cache to install from, repeatable: each spec comes from the first that has it",
+      collect,
+    )
+    .option(
+      "--env <dir>",
+      "install a Spack environment's concrete roots and build its view " +
+        "(default $SPACK_ENV when no SPEC is given)",
+      directoryPath,
+    )
+    .option("--skip-missing", "with --env: install what the caches hold, list what they lack")
+    .option("--view <dir>", "with --env: build the default view here instead", directoryPath)
+    .option("--no-view", "with --env: build no view")
     .option(
       "--padded-length <n>",
       "pad the install root to N characters, as Spack's padded_length",
@@ -213,20 +236,46 @@ export function buildProgram(render: ProgressRenderer): Command {
       "armored public key file or directory of them to verify signatures with (repeatable)",
       collectPaths,
     )
-    .option("--trust-cache-keys", "trust the keys the build cache itself publishes")
-    .option("--json", "print JSON: {installed: {hash: prefix}, skipped: {hash: prefix}}")
-    .action(async (mirrorUrl: string, selectors: string[], opts) => {
-      const { mirror, resolved } = await openConfiguredMirror(mirrorUrl, network(render));
-      const specs = selectSpecs(await mirror.listSpecs(), selectors, mirror.url);
+    .option("--trust-cache-keys", "trust the keys the build caches themselves publish")
+    .option(
+      "--json",
+      "print JSON: {installed: {hash: prefix}, skipped: {hash: prefix}}; with --env also " +
+        "sources: {spec: url}, missing: [spec], view",
+    )
+    .action(async (first: string | undefined, rest: string[], opts) => {
+      const positional = first === undefined ? [] : [first, ...rest];
+      // An empty SPACK_ENV is no environment, as for Spack.
+      const envDir = opts.env ??
+        (positional.length ? undefined : Deno.env.get("SPACK_ENV") || undefined);
+      if (envDir !== undefined) {
+        if (positional.length) {
+          throw new UsageError("--env installs the environment's specs: give no SPEC");
+        }
+        return await installEnvironmentCommand(envDir, opts, render);
+      }
+      if (opts.skipMissing || opts.view !== undefined) {
+        throw new UsageError("--skip-missing, --view and --no-view need --env");
+      }
+      const names: string[] = opts.mirror ?? positional.splice(0, 1);
+      if (!names.length) throw new UsageError("no build cache: give MIRROR or --mirror");
+      if (!positional.length) throw new UsageError("no spec to install (or --env DIR)");
+      if (!opts.root) throw new UsageError("required option '--root <dir>' not specified");
+      const configured: ConfiguredMirror[] = [];
+      for (const name of names) configured.push(await openConfiguredMirror(name, network(render)));
+      const mirror = configured.length === 1
+        ? configured[0].mirror
+        : new MirrorChain(configured.map((c) => c.mirror), { onSkip: skipWarner(render) });
+      const specs = selectSpecs(await mirror.listSpecs(), positional, mirror.url);
       const trustedKeys = [
         ...await loadTrustedKeys(opts.trustKey ?? []),
-        ...(opts.trustCacheKeys ? await trustCacheKeys(mirror) : []),
+        ...(opts.trustCacheKeys ? await cacheKeys(configured.map((c) => c.mirror)) : []),
       ];
       const result = await installSpecs(mirror, specs, {
         root: opts.root,
         paddedLength: opts.paddedLength,
-        // A mirror configured `signed: false` is not checked, as in Spack.
-        checkSignature: opts.checkSignature && resolved.signed,
+        // A mirror configured `signed: false` is not checked, as in Spack; in a chain, every
+        // spec is checked as soon as one of the caches asks for signatures.
+        checkSignature: opts.checkSignature && configured.some((c) => c.resolved.signed),
         trustedKeys,
         onProgress: render.onProgress,
       });
@@ -235,6 +284,7 @@ export function buildProgram(render: ProgressRenderer): Command {
       for (const [, prefix] of result.installed) console.log(prefix);
     });
 
+  program.addCommand(envCommand());
   program.addCommand(copyCommand(render));
   program.addCommand(mirrorCommand({ warn: warn(render) }));
   program.addCommand(imageCommand(render));

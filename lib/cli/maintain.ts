@@ -19,7 +19,7 @@ import { loadSigningKey, loadTrustedKeys, trustCacheKeys } from "../signing/mod.
 import { selectSpecs } from "../spec/select.ts";
 import type { ConcreteSpec } from "../spec/spec.ts";
 import { openStore } from "../store/mod.ts";
-import { positiveInt } from "./_args.ts";
+import { positiveInt, SPEC_SYNTAX } from "./_args.ts";
 import type { ProgressRenderer } from "./progress.ts";
 
 /**
@@ -44,7 +44,7 @@ export function maintainCommands(render: ProgressRenderer): Command[] {
   const download = new Command("download")
     .description("download the tarball and spec file of one spec into a directory, verified")
     .argument("<mirror>", "build cache URL, directory or configured mirror name")
-    .argument("<spec>", "name, name@version or /hashprefix")
+    .argument("<spec>", "one spec in Spack's syntax: zlib, zlib@1.3:, /hashprefix")
     .requiredOption("--dir <dir>", "directory to write into (created when missing)")
     .option("--json", "print the files written as JSON")
     .action(async (mirrorUrl: string, selector: string, opts) => {
@@ -66,7 +66,7 @@ export function maintainCommands(render: ProgressRenderer): Command[] {
       "report the specs (with their dependencies) the build caches lack, and tarballs that " +
         "differ between caches; exit 1 when any spec is missing",
     )
-    .argument("[specs...]", "name, name@version or /hashprefix; none with --store: all of it")
+    .argument("[specs...]", `${SPEC_SYNTAX}; none with --store: all of it`)
     .option("-m, --mirror <mirror>", "build cache to check (repeatable)", collect, [])
     .option("--store <root>", "Spack install tree whose specs are checked")
     .option("-j, --jobs <n>", "specs checked concurrently", positiveInt, 4)

@@ -110,8 +110,9 @@ export class ProgressRenderer {
         const secs = e.seconds ?? 0;
         const rate = secs > 0 && e.bytes ? `, ${(e.bytes / 1e6 / secs).toFixed(2)} MB/s` : "";
         const digest = e.digest ? `: ${e.digest}` : "";
+        const from = e.source ? ` from ${e.source}` : "";
         this.done(); // the finished spec's status line must not stay in front of its summary
-        return this.line(`${n} ${verb} ${e.spec}${digest} (${secs.toFixed(2)}s${rate})`);
+        return this.line(`${n} ${verb} ${e.spec}${from}${digest} (${secs.toFixed(2)}s${rate})`);
       }
     }
   };

@@ -5,12 +5,13 @@
  * @module
  */
 import { loadMirrorsConfig, spackScopes } from "../config/load.ts";
-import { openConfiguredMirror } from "../config/open.ts";
+import { type ConfiguredMirror, openConfiguredMirror } from "../config/open.ts";
 import type { EnvSource } from "../config/types.ts";
 import { SpackleError, UsageError } from "../errors.ts";
 import { forEachConcurrently } from "../concurrency.ts";
 import { type InstallOptions, type InstallResult, installSpecs } from "../install/install.ts";
 import { MirrorChain } from "../mirror/chain.ts";
+import type { OpenMirrorOptions } from "../mirror/open.ts";
 import type { Mirror } from "../mirror/types.ts";
 import {
   type ConcreteSpec,
@@ -48,6 +49,8 @@ export interface EnvironmentMirrorsOptions {
   env?: EnvSource;
   /** Called when a cache fails and the next one is tried. */
   onSkip?: (mirror: Mirror, error: Error) => void;
+  /** How each cache is opened (warnings, retries); see `openMirror`. */
+  open?: OpenMirrorOptions;
 }
 
 /**
@@ -72,6 +75,30 @@ export async function openEnvironmentMirrors(
   env: Environment,
   options: EnvironmentMirrorsOptions = {},
 ): Promise<MirrorChain> {
+  const configured = await configuredEnvironmentMirrors(env, options);
+  return new MirrorChain(configured.map((c) => c.mirror), { onSkip: options.onSkip });
+}
+
+/**
+ * The caches {@link openEnvironmentMirrors} chains, each with what its configuration says
+ * (`resolved.signed` tells whether Spack would check its signatures).
+ *
+ * @example
+ * ```ts
+ * import { openEnvironment } from "@spackle/spackle";
+ * import { configuredEnvironmentMirrors } from "@spackle/spackle/env";
+ * const env = await openEnvironment("./myenv");
+ * const unsigned = (await configuredEnvironmentMirrors(env)).every((c) => !c.resolved.signed);
+ * ```
+ *
+ * @throws {UsageError} when no mirror is configured or given.
+ * @throws {MirrorConfigError} for configuration Spack would reject.
+ * @throws {MirrorCredentialsError} when a variable the configuration names is unset.
+ */
+export async function configuredEnvironmentMirrors(
+  env: Environment,
+  options: Omit<EnvironmentMirrorsOptions, "onSkip"> = {},
+): Promise<ConfiguredMirror[]> {
   const config = await loadMirrorsConfig({
     ...spackScopes(options.env),
     envFile: env.manifestPath,
@@ -84,11 +111,11 @@ export async function openEnvironmentMirrors(
       `no mirror is configured for ${env.dir} (add one to spack.yaml or pass --mirror)`,
     );
   }
-  const mirrors: Mirror[] = [];
+  const mirrors: ConfiguredMirror[] = [];
   for (const name of names) {
-    mirrors.push((await openConfiguredMirror(name, { config, env: options.env })).mirror);
+    mirrors.push(await openConfiguredMirror(name, { ...options.open, config, env: options.env }));
   }
-  return new MirrorChain(mirrors, { onSkip: options.onSkip });
+  return mirrors;
 }
 
 /** Options of {@link installEnvironment}. */

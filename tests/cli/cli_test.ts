@@ -28,10 +28,10 @@ Deno.test("CLI: push, list, update-index, install, run — with plain progress l
     assert.equal(list.code, 0, list.stderr);
     const rows = JSON.parse(list.stdout) as { name: string; hash: string }[];
     assert.deepEqual(rows.map((r) => r.name), ["sample-hello", "sample-libgreet"]);
-    const text = await spackle("list", cache);
+    const text = await spackle("list", "-l", cache);
     assert.match(
       text.stdout,
-      /^-- linux-debian12-x86_64 -+\nwf75vov sample-hello@1\.0\nn2bvs6s sample-libgreet@1\.0\n$/,
+      /^-- linux-debian12-x86_64 \/ no compilers -+\nwf75vov sample-hello@1\.0\nn2bvs6s sample-libgreet@1\.0\n$/,
     );
 
     const index = await spackle("update-index", cache);

@@ -81,3 +81,21 @@ Deno.test("progress on a narrow terminal: the status line is cut so it never wra
   render.done();
   assert.equal(out.text(), `${ERASE}a-very-long-packag…${ERASE}`);
 });
+
+Deno.test("progress: an installed spec names the build cache it came from, credentials redacted", () => {
+  const out = fakeTarget(false);
+  new ProgressRenderer(out).onProgress({
+    kind: "spec",
+    action: "install",
+    spec: "zlib@1.3/abcdefg",
+    index: 2,
+    total: 2,
+    state: "done",
+    seconds: 1,
+    source: "https://me:hunter2@cache.example/site",
+  });
+  assert.equal(
+    out.text(),
+    "[2/2] Installed zlib@1.3/abcdefg from https://***@cache.example/site (1.00s)\n",
+  );
+});

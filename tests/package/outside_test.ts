@@ -57,7 +57,7 @@ Deno.test("deno install -g installs the spackle command from the checkout", asyn
     const help = await run(spackle, ["--help"], dir);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^Usage: spackle /);
-    const list = await run(spackle, ["list", CACHE], dir);
+    const list = await run(spackle, ["list", "-l", CACHE], dir);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(`${HARNESS.hello.slice(0, 7)} harness-hello@1\\.0`));
   } finally {
