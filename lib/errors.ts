@@ -109,7 +109,7 @@ export class ExpansionLimitError extends SpackleError {
     super(
       "EXPANSION_LIMIT",
       `${where}: unpacks to more than ${limit} bytes from ${compressed} compressed bytes ` +
-        `(raise the limit with maxExpansion if the package is genuine)`,
+        `(if the package is genuine, raise the limit: --max-expansion, or maxExpansion)`,
     );
   }
 }

@@ -86,6 +86,7 @@ export interface InstallEnvOptions {
   checkSignature: boolean;
   trustKey?: string[];
   trustCacheKeys?: boolean;
+  maxExpansion?: number;
   json?: boolean;
 }
 
@@ -116,6 +117,7 @@ export async function installEnvironmentCommand(
     view: opts.view,
     checkSignature: opts.checkSignature && configured.some((c) => c.resolved.signed),
     trustedKeys,
+    maxExpansion: opts.maxExpansion,
     onProgress: render.onProgress,
   });
   render.done();

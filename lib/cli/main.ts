@@ -100,6 +100,11 @@ export function buildProgram(render: ProgressRenderer): Command {
       positiveInt,
       2,
     )
+    .option(
+      "--threads <n>",
+      "compression threads shared by all specs (default: the number of cores)",
+      positiveInt,
+    )
     .action(async (mirrorUrl: string, selectors: string[], opts) => {
       const store = await openStore(opts.store);
       const signer = await pushSigner(mirrorUrl, opts, render);
@@ -125,6 +130,7 @@ export function buildProgram(render: ProgressRenderer): Command {
         force: opts.force,
         updateIndex: opts.rebuildIndex,
         jobs: opts.jobs,
+        threads: opts.threads,
         onProgress: render.onProgress,
       });
       render.done();
@@ -238,6 +244,12 @@ export function buildProgram(render: ProgressRenderer): Command {
     )
     .option("--trust-cache-keys", "trust the keys the build caches themselves publish")
     .option(
+      "--max-expansion <n>",
+      "refuse a tarball that unpacks to more than N times its compressed size (default 50, " +
+        "at least 64 MiB)",
+      positiveInt,
+    )
+    .option(
       "--json",
       "print JSON: {installed: {hash: prefix}, skipped: {hash: prefix}}; with --env also " +
         "sources: {spec: url}, missing: [spec], view",
@@ -277,6 +289,7 @@ export function buildProgram(render: ProgressRenderer): Command {
         // spec is checked as soon as one of the caches asks for signatures.
         checkSignature: opts.checkSignature && configured.some((c) => c.resolved.signed),
         trustedKeys,
+        maxExpansion: opts.maxExpansion,
         onProgress: render.onProgress,
       });
       render.done();

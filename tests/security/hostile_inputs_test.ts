@@ -600,3 +600,23 @@ Deno.test("hostile registries: corrupt blobs, a tag holding another spec, cut do
     await Deno.remove(work, { recursive: true });
   }
 });
+
+Deno.test("install --max-expansion raises the expansion limit for a genuine, very compressible package", async () => {
+  const work = await Deno.makeTempDir({ prefix: "spackle-expansion-" });
+  const cache = await copyFixture(join(SPACK12, "fs-unsigned"));
+  try {
+    await members(() =>
+      libdepPackage([{ name: `${P}/zeros`, type: "file", size: 128 << 20, fill: "repeated" }])
+    )(cache, work);
+    const root = join(work, "root");
+    const args = ["install", cache, "harness-libdep", "--root", root, "--no-check-signature"];
+    const refused = await spackle(...args);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /--max-expansion|maxExpansion/);
+    const raised = await spackle(...args, "--max-expansion", "5000");
+    assert.equal(raised.code, 0, raised.stderr);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+    await Deno.remove(cache, { recursive: true });
+  }
+});
