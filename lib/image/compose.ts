@@ -12,7 +12,13 @@ import { FormatError, NotFoundError, UsageError } from "../errors.ts";
 import type { ProgressListener } from "../events.ts";
 import { OciMirror } from "../mirror/oci.ts";
 import type { Mirror } from "../mirror/types.ts";
-import { type ImageLocation, openImageRepository, parseImageLocation } from "../oci/open.ts";
+import {
+  DEFAULT_IMAGE_TAG,
+  formatImageLocation,
+  type ImageLocation,
+  openImageRepository,
+  parseImageLocation,
+} from "../oci/open.ts";
 import type { ImageRepository } from "../oci/repository.ts";
 import type { RegistryClientOptions } from "../registry/client.ts";
 import { compactJson } from "../spec/json.ts";
@@ -20,17 +26,16 @@ import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../s
 import { sha256Hex } from "../stream/digest.ts";
 import { streamOf } from "../stream/io.ts";
 import { assertDisjointPrefixes } from "../tar/member_policy.ts";
-import { type BaseImage, resolveBaseImage, SCRATCH } from "./base.ts";
-import { imageConfig, imageCreated } from "./config.ts";
+import { type BaseImage, resolveBaseImage, SCRATCH } from "../oci/image/base.ts";
+import { imageConfig, imageCreated } from "../oci/image/config.ts";
 import { MAX_IMAGE_LAYERS, TooManyLayersError } from "./errors.ts";
-import { DEFAULT_IMAGE_TAG, formatImageLocation } from "./location.ts";
-import { imageManifest } from "./manifest.ts";
-import { imageLayerOrder } from "./order.ts";
-import { specsPlatform } from "./platform.ts";
+import { imageManifest } from "../oci/image/manifest.ts";
+import { imageLayerOrder } from "../oci/image/order.ts";
+import { specsPlatform } from "../oci/image/platform.ts";
 import { squashLayers } from "./squash.ts";
-import { inspectPackageTarball } from "./tarball.ts";
-import type { ImageLayer } from "./types.ts";
-import { type BlobSource, copyBlob, repositoryBlob } from "./_copy.ts";
+import { inspectPackageTarball } from "../oci/image/tarball.ts";
+import type { ImageLayer } from "../oci/image/types.ts";
+import { type BlobSource, copyBlob, repositoryBlob } from "../oci/_blob_copy.ts";
 
 /** Config label and manifest annotation listing the specs of a composed image. */
 export const SPECS_LABEL = "dev.spackle.specs";

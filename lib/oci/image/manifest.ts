@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { FormatError } from "../errors.ts";
+import { FormatError } from "../../errors.ts";
 import {
   DOCKER_CONFIG,
   DOCKER_LAYER_GZIP,
@@ -13,8 +13,8 @@ import {
   OCI_CONFIG,
   OCI_LAYER_GZIP,
   OCI_MANIFEST,
-} from "../registry/media_types.ts";
-import { compactJson } from "../spec/json.ts";
+} from "../../registry/media_types.ts";
+import { compactJson } from "../../spec/json.ts";
 import type { ContentDescriptor } from "./types.ts";
 
 /** Media types of one manifest format: manifest, config and gzip layer. */
@@ -48,7 +48,7 @@ export const DOCKER_FORMAT: ManifestFormat = {
  *
  * @example
  * ```ts
- * import { manifestFormat } from "@spackle/spackle/image";
+ * import { manifestFormat } from "@spackle/spackle/oci";
  * manifestFormat("application/vnd.oci.image.manifest.v1+json", "base"); // OCI_FORMAT
  * ```
  */
@@ -76,7 +76,7 @@ export interface ImageManifestInput {
  *
  * @example
  * ```ts
- * import { imageManifest, OCI_FORMAT } from "@spackle/spackle/image";
+ * import { imageManifest, OCI_FORMAT } from "@spackle/spackle/oci";
  * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
  * const bytes = imageManifest({
  *   mediaType: OCI_FORMAT.manifest,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../../errors.ts";
 import type { ImagePlatform } from "./platform.ts";
 
 /** The PATH Spack starts from before the base image's `Env` is applied (§4.5). */
@@ -53,7 +53,7 @@ export interface ImageConfigInput {
  *
  * @example
  * ```ts
- * import { imageCreated } from "@spackle/spackle/image";
+ * import { imageCreated } from "@spackle/spackle/oci";
  * imageCreated({ created: "2026-01-01T00:00:00Z" }); // "2026-01-01T00:00:00Z"
  * imageCreated(undefined); // SOURCE_DATE_EPOCH as RFC 3339, else "1970-01-01T00:00:00Z"
  * ```
@@ -79,7 +79,7 @@ export function imageCreated(
  *
  * @example
  * ```ts
- * import { imageEnv } from "@spackle/spackle/image";
+ * import { imageEnv } from "@spackle/spackle/oci";
  * imageEnv(["LANG=C", "PATH=/usr/bin:/bin"], ["/opt/app/bin", "/usr/bin"]);
  * // ["PATH=/opt/app/bin:/usr/bin:/bin", "LANG=C"]
  * ```
@@ -112,7 +112,7 @@ export function imageEnv(
  *
  * @example
  * ```ts
- * import { imageConfig } from "@spackle/spackle/image";
+ * import { imageConfig } from "@spackle/spackle/oci";
  * const config = imageConfig({
  *   baseLayers: 0,
  *   platform: { os: "linux", architecture: "amd64" },

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { FormatError, SpackleError } from "../errors.ts";
-import { hashTap } from "../stream/digest.ts";
-import { gunzipStream } from "../stream/gzip.ts";
-import { MemberPolicy } from "../tar/member_policy.ts";
-import { TarReader } from "../tar/reader.ts";
+import { FormatError, SpackleError } from "../../errors.ts";
+import { hashTap } from "../../stream/digest.ts";
+import { gunzipStream } from "../../stream/gzip.ts";
+import { MemberPolicy } from "../../tar/member_policy.ts";
+import { TarReader } from "../../tar/reader.ts";
 
 /** What {@link inspectPackageTarball} found. */
 export interface PackageTarballInfo {
@@ -51,7 +51,7 @@ export interface InspectTarballOptions {
  *
  * @example
  * ```ts
- * import { inspectPackageTarball } from "@spackle/spackle/image";
+ * import { inspectPackageTarball } from "@spackle/spackle/oci";
  * const file = await Deno.open("zlib.tar.gz");
  * const { prefix, diffId } = await inspectPackageTarball(file.readable, "zlib.tar.gz", {
  *   whole: true,
