@@ -73,6 +73,12 @@ export function imageCommand(render: ProgressRenderer): Command {
     .option("--entrypoint <cmd>", "entrypoint: a JSON array of strings, or one program", argv)
     .option("--cmd <cmd>", "default command: a JSON array of strings, or one program", argv)
     .option("--env <KEY=VALUE>", "set an environment variable (repeatable)", keyValue, {})
+    .option(
+      "--env-var <NAME=VALUE>",
+      "set or override a variable of the run environment (repeatable; same as --env)",
+      keyValue,
+      {},
+    )
     .option("--label <KEY=VALUE>", "add a label (repeatable)", keyValue, {})
     .option("--squash", "put all spec layers into one layer (for more than 127 layers)")
     .option("--created <time>", "RFC 3339 creation time (default: the base's)")
@@ -87,7 +93,7 @@ export function imageCommand(render: ProgressRenderer): Command {
         mirror: from,
         specs,
         target,
-        env: opts.env,
+        env: { ...opts.env, ...opts.envVar },
         entrypoint: opts.entrypoint,
         cmd: opts.cmd,
         labels: opts.label,

@@ -33,9 +33,12 @@ import { imageManifest } from "../oci/image/manifest.ts";
 import { imageLayerOrder } from "../oci/image/order.ts";
 import { specsPlatform } from "../oci/image/platform.ts";
 import { squashLayers } from "./squash.ts";
-import { inspectPackageTarball } from "../oci/image/tarball.ts";
+import { inspectPackageTarball, type PackageTarballInfo } from "../oci/image/tarball.ts";
+import type { LayerMember } from "../oci/image/tarball.ts";
 import type { ImageLayer } from "../oci/image/types.ts";
 import { type BlobSource, copyBlob, repositoryBlob } from "../oci/_blob_copy.ts";
+import { LayerTree } from "./_layer_tree.ts";
+import { runSearchPaths } from "./_run_env.ts";
 
 /** Config label and manifest annotation listing the specs of a composed image. */
 export const SPECS_LABEL = "dev.spackle.specs";
@@ -91,12 +94,15 @@ export interface ComposeResult {
   readonly layers: number;
 }
 
-/** A package layer ready to copy: its spec, blob, install prefix and where to read it. */
+/** A package layer ready to copy: its spec, blob, install prefix, members and where to read it. */
 interface PackageLayer {
   readonly node: SpecNode;
   readonly layer: ImageLayer;
   readonly prefix: string;
   readonly source: BlobSource;
+  readonly members: readonly LayerMember[];
+  /** The sbang launchers its scripts run through. */
+  readonly sbang: readonly string[];
 }
 
 // Tarballs inspected at once (each one a stream, and for URL caches a gunzip).
@@ -169,6 +175,9 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
   );
   assertDisjointPrefixes(packages.map((p) => ({ source: shortSpec(p.node), prefix: p.prefix })));
   await checkBaseBlobs(base, target.repository);
+  const tree = new LayerTree();
+  for (const p of packages) tree.add(p.members);
+  const searchPaths = runSearchPaths(packages.map((p) => p.prefix), tree);
 
   const scratch = options.squash
     ? await Deno.makeTempDir({ prefix: "spackle-squash-" })
@@ -200,7 +209,7 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
       baseLayers: base.layers.length,
       platform,
       added: added.map((a) => ({ diffId: a.layer.diffId, createdBy: a.createdBy })),
-      path: packages.map((p) => `${p.prefix}/bin`).reverse(),
+      searchPaths,
       env: options.env,
       entrypoint: options.entrypoint,
       cmd: options.cmd,
@@ -342,14 +351,18 @@ async function inspectPackage(
       throw e;
     }
     const where = `${name} layer ${layer.digest}`;
-    const info = await inspectPackageTarball(blob, where, { whole: true, rewritten });
+    const info = await inspectPackageTarball(blob, where, {
+      whole: true,
+      rewritten,
+      listing: true,
+    });
     if (info.diffId !== layer.diffId) {
       throw new FormatError(
         where,
         `diff_id is ${info.diffId}, the spec image says ${layer.diffId}`,
       );
     }
-    return { node: spec.node, layer, prefix: info.prefix, source };
+    return { node: spec.node, layer, source, ...listed(info) };
   }
   const entry = await mirror.getEntry(spec);
   if (!entry) throw new NotFoundError(`${name} in ${mirror.url}`);
@@ -363,11 +376,19 @@ async function inspectPackage(
     throw new NotFoundError(`tarball ${entry.tarball.digest} of ${name} in ${mirror.url}`);
   }
   const open = () => mirror.openTarball(entry);
-  const info = await inspectPackageTarball(await open(), entry.source, { whole: true, rewritten });
+  const info = await inspectPackageTarball(await open(), entry.source, {
+    whole: true,
+    rewritten,
+    listing: true,
+  });
   return {
     node: spec.node,
     layer: { digest: entry.tarball.digest, size: info.size!, diffId: info.diffId! },
-    prefix: info.prefix,
     source: { open },
+    ...listed(info),
   };
+}
+
+function listed(info: PackageTarballInfo): Pick<PackageLayer, "prefix" | "members" | "sbang"> {
+  return { prefix: info.prefix, members: info.members!, sbang: info.sbang! };
 }

@@ -59,6 +59,8 @@ Deno.test("spackle image compose: any subset of a cache's specs, to a directory 
         "GREETING=hi",
         "--env",
         "LANG=C.UTF-8",
+        "--env-var",
+        "PKG_CONFIG_PATH=/custom",
         "--label",
         "org.example.team=hpc",
       );
@@ -67,7 +69,11 @@ Deno.test("spackle image compose: any subset of a cache's specs, to a directory 
       assert.equal(lib.manifest.layers.length, 2);
       assert.deepEqual(lib.config.config.Entrypoint, ["/bin/sh", "-c"]);
       assert.deepEqual(lib.config.config.Cmd, ["true"]);
-      assert.equal(envOf(lib.config.config.Env, "PATH"), `${greet}/bin:/usr/bin:/bin`);
+      // The library has no bin directory: PATH is the base's.
+      assert.equal(envOf(lib.config.config.Env, "PATH"), "/usr/bin:/bin");
+      // --env-var overrides a search path computed from the layers.
+      assert.equal(envOf(lib.config.config.Env, "PKG_CONFIG_PATH"), "/custom");
+      assert.equal(envOf(lib.config.config.Env, "CMAKE_PREFIX_PATH"), greet);
       assert.equal(envOf(lib.config.config.Env, "GREETING"), "hi");
       assert.equal(envOf(lib.config.config.Env, "LANG"), "C.UTF-8");
       const info = JSON.parse(await skopeo("inspect", `oci:${out}:lib`));
@@ -90,7 +96,7 @@ Deno.test("spackle image compose: any subset of a cache's specs, to a directory 
       );
       const app = await readRegistryImage(registry.url, "spack/cache", "hello-app");
       assert.equal(app.manifest.layers.length, 2);
-      assert.equal(envOf(app.config.config.Env, "PATH"), `${hello}/bin:${greet}/bin:/usr/bin:/bin`);
+      assert.equal(envOf(app.config.config.Env, "PATH"), `${hello}/bin:/usr/bin:/bin`);
 
       await assert.rejects(
         image("compose", "no-such-spec", "--from", cache, "--target", out, "--tag", "x"),

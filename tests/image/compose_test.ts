@@ -21,8 +21,14 @@ import { runChrooted, sampleCache, sampleHash, samplePrefix, unpackImage } from 
 
 const HELLO = samplePrefix("sample-hello");
 const GREET = samplePrefix("sample-libgreet");
-// Roots first, each once, then the base's PATH (which the base sets to BASE_PATH).
-const EXPECTED_PATH = `${HELLO}/bin:${GREET}/bin:${BASE_PATH}`;
+// Roots first, each once, then the base's PATH (which the base sets to BASE_PATH); the library
+// has no bin directory, so none is put on PATH.
+const EXPECTED_PATH = `${HELLO}/bin:${BASE_PATH}`;
+// The other search paths of Spack's prefix inspections, for the directories that exist.
+const SEARCH_PATHS = [
+  `PKG_CONFIG_PATH=${GREET}/lib/pkgconfig`,
+  `CMAKE_PREFIX_PATH=${HELLO}:${GREET}`,
+];
 
 Deno.test("an image composed from an OCI cache onto a minimal base runs the program at its prefix", async () => {
   await withTempDir(async (work) => {
@@ -62,7 +68,11 @@ Deno.test("an image composed from an OCI cache onto a minimal base runs the prog
       diff_ids: [base.layers[0].diffId, ...specImage.config.rootfs.diff_ids],
     });
     // The base config is kept: its variables, command, created time and history.
-    assert.deepEqual(image.config.config.Env, [`PATH=${EXPECTED_PATH}`, "BASE_IMAGE=minimal"]);
+    assert.deepEqual(image.config.config.Env, [
+      `PATH=${EXPECTED_PATH}`,
+      "BASE_IMAGE=minimal",
+      ...SEARCH_PATHS,
+    ]);
     assert.deepEqual(image.config.config.Cmd, ["/bin/sh"]);
     assert.equal(image.config.created, BASE_CREATED);
     assert.equal(image.config.architecture, base.config.architecture);
@@ -121,6 +131,7 @@ Deno.test("an image composed from an OCI cache onto a minimal base runs the prog
     assert.deepEqual(customized.config.Env, [
       `PATH=${EXPECTED_PATH}`,
       "BASE_IMAGE=replaced",
+      ...SEARCH_PATHS,
       "GREETING=hi",
     ]);
     assert.equal(customized.config.Labels?.["org.example.team"], "hpc");
@@ -295,7 +306,7 @@ Deno.test("without a base, the image holds the spec layers alone", async () => {
     assert.equal(image.config.architecture, hostArch());
     assert.equal(image.config.os, "linux");
     // Spack's default PATH follows the packages' bin directories (§4.5).
-    assert.deepEqual(image.config.config.Env, [`PATH=${HELLO}/bin:${GREET}/bin:/bin:/usr/bin`]);
+    assert.deepEqual(image.config.config.Env, [`PATH=${HELLO}/bin:/bin:/usr/bin`, ...SEARCH_PATHS]);
     assert.equal(image.config.history?.length, 2);
     assert.equal(image.manifest.annotations?.["org.opencontainers.image.base.digest"], undefined);
     const info = JSON.parse(await skopeo("inspect", `oci:${out}:latest`));
