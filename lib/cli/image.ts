@@ -80,6 +80,11 @@ export function imageCommand(render: ProgressRenderer): Command {
       {},
     )
     .option("--label <KEY=VALUE>", "add a label (repeatable)", keyValue, {})
+    .option(
+      "--view <path>",
+      "add a view of the specs at PATH (e.g. /opt/view), one layer of symlinks; the run " +
+        "environment then points at it",
+    )
     .option("--squash", "put all spec layers into one layer (for more than 127 layers)")
     .option("--created <time>", "RFC 3339 creation time (default: the base's)")
     .action(async (selectors: string[], opts) => {
@@ -97,6 +102,7 @@ export function imageCommand(render: ProgressRenderer): Command {
         entrypoint: opts.entrypoint,
         cmd: opts.cmd,
         labels: opts.label,
+        view: opts.view,
         squash: opts.squash,
         created: opts.created,
         onProgress: render.onProgress,

@@ -37,7 +37,9 @@ import { inspectPackageTarball, type PackageTarballInfo } from "../oci/image/tar
 import type { LayerMember } from "../oci/image/tarball.ts";
 import type { ImageLayer } from "../oci/image/types.ts";
 import { type BlobSource, copyBlob, repositoryBlob } from "../oci/_blob_copy.ts";
+import { type MemoryLayer, sbangLayer, viewLayer } from "./_extra_layers.ts";
 import { LayerTree } from "./_layer_tree.ts";
+import { planView } from "../view/view.ts";
 import { runSearchPaths } from "./_run_env.ts";
 
 /** Config label and manifest annotation listing the specs of a composed image. */
@@ -70,6 +72,12 @@ export interface ComposeOptions {
   readonly labels?: Readonly<Record<string, string>>;
   /** Annotations added to the manifest (OCI format only). */
   readonly annotations?: Readonly<Record<string, string>>;
+  /**
+   * Absolute path of a view of the specs (Spack's default view: link and run dependencies, no
+   * projections, symlinks), added as one layer; the run environment then points at the view
+   * instead of at every prefix. Default: no view.
+   */
+  readonly view?: string;
   /** Put all spec layers into one (recompressed) layer, e.g. to stay within 127 layers. */
   readonly squash?: boolean;
   /** RFC 3339 `created` time. Default: the base's, else `SOURCE_DATE_EPOCH`, else the epoch. */
@@ -159,10 +167,9 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
     ? parseImageLocation(options.base)
     : options.base;
   const base = baseLocation ? await resolveBaseImage(baseLocation, platform, registry) : SCRATCH;
-  const specLayers = options.squash ? 1 : nodes.length;
-  if (base.layers.length + specLayers > MAX_IMAGE_LAYERS) {
-    throw new TooManyLayersError(base.layers.length, specLayers, options.squash ?? false);
-  }
+  const viewRoot = options.view === undefined ? undefined : checkViewRoot(options.view);
+  const specLayers = (options.squash ? 1 : nodes.length) + (viewRoot ? 1 : 0);
+  checkLayerCount(base, specLayers, options.squash);
   const target = openTarget(options.target, registry);
   const say = (text: string) => options.onProgress?.({ kind: "message", level: "info", text });
 
@@ -173,11 +180,16 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
     options.mirror,
     options.squash ?? false,
   );
-  assertDisjointPrefixes(packages.map((p) => ({ source: shortSpec(p.node), prefix: p.prefix })));
+  assertDisjointPrefixes([
+    ...packages.map((p) => ({ source: shortSpec(p.node), prefix: p.prefix })),
+    ...viewRoot ? [{ source: "the view", prefix: viewRoot }] : [],
+  ]);
   await checkBaseBlobs(base, target.repository);
   const tree = new LayerTree();
   for (const p of packages) tree.add(p.members);
-  const searchPaths = runSearchPaths(packages.map((p) => p.prefix), tree);
+  const extra = await extraLayers(packages, tree, options.specs, viewRoot);
+  checkLayerCount(base, specLayers + extra.length - (viewRoot ? 1 : 0), options.squash);
+  const searchPaths = runSearchPaths(viewRoot ? [viewRoot] : packages.map((p) => p.prefix), tree);
 
   const scratch = options.squash
     ? await Deno.makeTempDir({ prefix: "spackle-squash-" })
@@ -191,6 +203,7 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
         what: shortSpec(p.node),
       }))
       : [await squashPackages(packages, join(scratch, "layer.tar.gz"))];
+    added.push(...extra);
     await Promise.all([
       ...base.layers.map(async (l) => {
         const source = repositoryBlob(base.repository!, l.digest);
@@ -247,6 +260,66 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
   } finally {
     if (scratch !== undefined) await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }
+}
+
+/** A layer added on top of the base, with where to read it and what to call it. */
+interface AddedLayer {
+  readonly layer: ImageLayer;
+  readonly source: BlobSource;
+  readonly createdBy: string;
+  readonly what: string;
+}
+
+/** `view` normalised: an absolute path other than `/`. */
+function checkViewRoot(view: string): string {
+  const root = view.replace(/\/+$/, "");
+  if (!root.startsWith("/") || root.split("/").some((p) => p === "." || p === "..")) {
+    throw new UsageError(`the view must be an absolute path without . or .., not ${view}`);
+  }
+  return root.replace(/\/{2,}/g, "/");
+}
+
+function checkLayerCount(base: BaseImage, added: number, squash = false): void {
+  if (base.layers.length + added > MAX_IMAGE_LAYERS) {
+    throw new TooManyLayersError(base.layers.length, added, squash);
+  }
+}
+
+/**
+ * The layers after the packages': the sbang launcher when a script runs through it, and the
+ * view at `viewRoot` when asked for. Their members are added to `tree`.
+ */
+async function extraLayers(
+  packages: readonly PackageLayer[],
+  tree: LayerTree,
+  specs: readonly ConcreteSpec[],
+  viewRoot: string | undefined,
+): Promise<AddedLayer[]> {
+  const out: AddedLayer[] = [];
+  const add = (made: MemoryLayer, createdBy: string, what: string) => {
+    tree.add(made.members);
+    out.push({
+      layer: made.layer,
+      source: { open: () => Promise.resolve(streamOf(made.bytes)) },
+      createdBy,
+      what,
+    });
+  };
+  const sbang = [...new Set(packages.flatMap((p) => p.sbang))].sort();
+  if (sbang.length) {
+    add(await sbangLayer(sbang), `spackle image compose: sbang ${sbang.join(" ")}`, "sbang layer");
+  }
+  if (viewRoot) {
+    const prefixes = new Map(packages.map((p) => [p.node.hash, p.prefix]));
+    const plan = await planView({
+      root: viewRoot,
+      specs,
+      prefixOf: (node) => prefixes.get(node.hash) ?? `/.spackle-not-in-image/${node.hash}`,
+      tree,
+    });
+    add(await viewLayer(viewRoot, plan), `spackle image compose --view ${viewRoot}`, "view layer");
+  }
+  return out;
 }
 
 /** The repository, tag and printable reference of an image location (tag `latest` by default). */

@@ -93,10 +93,13 @@ Deno.test("spackle image compose: any subset of a cache's specs, to a directory 
         "--tag",
         "hello-app",
         "--squash",
+        "--view",
+        "/opt/view",
       );
       const app = await readRegistryImage(registry.url, "spack/cache", "hello-app");
-      assert.equal(app.manifest.layers.length, 2);
-      assert.equal(envOf(app.config.config.Env, "PATH"), `${hello}/bin:/usr/bin:/bin`);
+      assert.equal(app.manifest.layers.length, 4); // base, squashed specs, sbang, view
+      assert.equal(envOf(app.config.config.Env, "PATH"), "/opt/view/bin:/usr/bin:/bin");
+      assert.equal(envOf(app.config.config.Env, "PKG_CONFIG_PATH"), "/opt/view/lib/pkgconfig");
 
       await assert.rejects(
         image("compose", "no-such-spec", "--from", cache, "--target", out, "--tag", "x"),

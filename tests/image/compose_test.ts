@@ -17,7 +17,14 @@ import { startRegistry } from "../_support/registry.ts";
 import { withTempDir } from "../_support/temp.ts";
 import { skopeo } from "../oci/_skopeo.ts";
 import { envOf, layoutBlob, readLayoutImage, readRegistryImage, sha256 } from "./_layout.ts";
-import { runChrooted, sampleCache, sampleHash, samplePrefix, unpackImage } from "./_sample.ts";
+import {
+  runChrooted,
+  SAMPLE,
+  sampleCache,
+  sampleHash,
+  samplePrefix,
+  unpackImage,
+} from "./_sample.ts";
 
 const HELLO = samplePrefix("sample-hello");
 const GREET = samplePrefix("sample-libgreet");
@@ -25,6 +32,8 @@ const GREET = samplePrefix("sample-libgreet");
 // has no bin directory, so none is put on PATH.
 const EXPECTED_PATH = `${HELLO}/bin:${BASE_PATH}`;
 // The other search paths of Spack's prefix inspections, for the directories that exist.
+// sample-hello's long-shebang script runs through this launcher, which gets a layer of its own.
+const SBANG = `${SAMPLE.unpaddedRoot}/bin/sbang`;
 const SEARCH_PATHS = [
   `PKG_CONFIG_PATH=${GREET}/lib/pkgconfig`,
   `CMAKE_PREFIX_PATH=${HELLO}:${GREET}`,
@@ -44,7 +53,7 @@ Deno.test("an image composed from an OCI cache onto a minimal base runs the prog
       target: `oci-layout:${out}:app`,
     });
     assert.equal(result.reference, `oci-layout:${out}:app`);
-    assert.equal(result.layers, 3);
+    assert.equal(result.layers, 4);
 
     // The cache's spec image of sample-hello has the layers in dependency order: reused as is.
     const specImage = readLayoutImage(
@@ -62,10 +71,15 @@ Deno.test("an image composed from an OCI cache onto a minimal base runs the prog
         size: l.size,
       })),
       ...specImage.manifest.layers,
+      image.manifest.layers[3], // sbang
     ]);
     assert.deepEqual(image.config.rootfs, {
       type: "layers",
-      diff_ids: [base.layers[0].diffId, ...specImage.config.rootfs.diff_ids],
+      diff_ids: [
+        base.layers[0].diffId,
+        ...specImage.config.rootfs.diff_ids,
+        image.config.rootfs.diff_ids[3],
+      ],
     });
     // The base config is kept: its variables, command, created time and history.
     assert.deepEqual(image.config.config.Env, [
@@ -83,6 +97,7 @@ Deno.test("an image composed from an OCI cache onto a minimal base runs the prog
         `spackle image compose sample-libgreet@1.0/${sampleHash("sample-libgreet").slice(0, 7)}`,
       ],
       [BASE_CREATED, `spackle image compose sample-hello@1.0/${hello.node.hash.slice(0, 7)}`],
+      [BASE_CREATED, `spackle image compose: sbang ${SBANG}`],
     ]);
     const roots = `sample-hello@1.0/${hello.node.hash}`;
     assert.equal(image.config.config.Labels?.[SPECS_LABEL], roots);
@@ -184,11 +199,13 @@ Deno.test("compose into a registry: from a URL-layout cache onto a Docker base, 
         [
           [base.layers[0].digest, base.layers[0].size],
           ...[greet, own].map((t) => [t.digest, t.size]),
+          [docker.manifest.layers[3].digest, docker.manifest.layers[3].size], // sbang
         ],
       );
       assert.deepEqual(docker.config.rootfs.diff_ids, [
         base.layers[0].diffId,
         ...[greet, own].map((t) => sha256(gunzipSync(t.bytes))),
+        docker.config.rootfs.diff_ids[3],
       ]);
       assert.equal(envOf(docker.config.config.Env, "PATH"), EXPECTED_PATH);
       const info = JSON.parse(
@@ -200,7 +217,8 @@ Deno.test("compose into a registry: from a URL-layout cache onto a Docker base, 
       );
       assert.equal(info.Digest, result.digest);
 
-      // Cache and base in the same registry as the target: every layer is mounted.
+      // Cache and base in the same registry as the target: every layer is mounted, but the
+      // sbang launcher's, which is made here.
       const ociBase = join(work, "base-oci");
       await buildBaseImage(ociBase, work);
       await skopeo(
@@ -221,7 +239,7 @@ Deno.test("compose into a registry: from a URL-layout cache onto a Docker base, 
         onProgress: (e) => events.push(e),
       });
       const how = events.map((e) => e.kind === "message" ? e.text.split(": ").at(-1) : "");
-      assert.deepEqual(how, ["mounted", "mounted", "mounted"]);
+      assert.deepEqual(how, ["mounted", "mounted", "mounted", "uploaded"]);
       const image = await readRegistryImage(registry.url, "images/mounted", "1");
       assert.equal(image.digest, mounted.digest);
       assert.equal(
@@ -236,7 +254,7 @@ Deno.test("compose into a registry: from a URL-layout cache onto a Docker base, 
         ),
       );
       assert.equal(inspected.Digest, mounted.digest);
-      assert.equal(inspected.Layers.length, 3);
+      assert.equal(inspected.Layers.length, 4);
     });
   } finally {
     await registry.stop();
@@ -302,12 +320,12 @@ Deno.test("without a base, the image holds the spec layers alone", async () => {
     const result = await composeImage({ mirror, specs: [hello], target: `oci-layout:${out}` });
     assert.equal(result.reference, `oci-layout:${out}:latest`);
     const image = readLayoutImage(out, "latest");
-    assert.equal(image.manifest.layers.length, 2);
+    assert.equal(image.manifest.layers.length, 3); // libgreet, hello, sbang
     assert.equal(image.config.architecture, hostArch());
     assert.equal(image.config.os, "linux");
     // Spack's default PATH follows the packages' bin directories (§4.5).
     assert.deepEqual(image.config.config.Env, [`PATH=${HELLO}/bin:/bin:/usr/bin`, ...SEARCH_PATHS]);
-    assert.equal(image.config.history?.length, 2);
+    assert.equal(image.config.history?.length, 3);
     assert.equal(image.manifest.annotations?.["org.opencontainers.image.base.digest"], undefined);
     const info = JSON.parse(await skopeo("inspect", `oci:${out}:latest`));
     assert.equal(info.Digest, result.digest);
