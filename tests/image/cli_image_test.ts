@@ -35,7 +35,6 @@ Deno.test("spackle image compose: any subset of a cache's specs, to a directory 
       await buildBaseImage(baseDir, work);
       const cache = join(work, "cache");
       await sampleCache(cache);
-      const hello = samplePrefix("sample-hello");
       const greet = samplePrefix("sample-libgreet");
 
       // Only the library, into a plain directory (an OCI layout), with the options.
