@@ -1,8 +1,8 @@
 /**
  * `composeImage`: a runnable container image from specs already in a build cache, without
  * Docker and without installing anything: a base image, then one layer per spec (the package
- * tarballs of the cache, reused by digest), and a config that puts the specs' `bin` directories
- * on PATH (build cache format reference §4.4–§4.7).
+ * tarballs of the cache, reused by digest), the sbang launcher and optionally a view, and a
+ * config whose run environment is Spack's (build cache format reference §4.4–§4.7).
  *
  * @module
  */
@@ -62,15 +62,15 @@ export interface ComposeOptions {
    * `host/repo:tag`) or `oci-layout:DIR[:TAG]` (see `imageTarget`). Default tag `latest`.
    */
   readonly target: string | ImageLocation;
-  /** Environment variables set in the image (after PATH is computed). */
+  /** Environment variables set or overridden in the image (after the search paths). */
   readonly env?: Readonly<Record<string, string>>;
   /** `Entrypoint` of the image. */
   readonly entrypoint?: readonly string[];
   /** `Cmd` of the image. */
   readonly cmd?: readonly string[];
-  /** Labels added to the config (over the base's and {@link SPECS_LABEL}). */
+  /** Labels added to the config (over the base's, the OCI ones and {@link SPECS_LABEL}). */
   readonly labels?: Readonly<Record<string, string>>;
-  /** Annotations added to the manifest (OCI format only). */
+  /** Annotations added to the manifest, over the computed ones (OCI format only). */
   readonly annotations?: Readonly<Record<string, string>>;
   /**
    * Absolute path of a view of the specs (Spack's default view: link and run dependencies, no
@@ -121,10 +121,16 @@ const INSPECT_JOBS = 4;
  * `target`. Layers: the base's, then one per spec of the closure (link and run dependencies,
  * dependencies first, externals left out), each the spec's package tarball from the cache,
  * copied by digest: skipped when the target has it, mounted when it is in another repository
- * of the same registry, else streamed, never recompressed (except with `squash`). Config: the
- * base's config with `rootfs.diff_ids`, one `history` entry per added layer, `Env` PATH led by
- * each spec's `<prefix>/bin` (each once, roots first, then the base's PATH), a deterministic
- * `created`, {@link SPECS_LABEL}; entrypoint, command, environment and labels as given. Media
+ * of the same registry, else streamed, never recompressed (except with `squash`); then, when a
+ * script was rewritten to run through `<root>/bin/sbang`, a small layer holding that launcher
+ * (the same digest for every image of the cache); then, with `view`, one layer of Spack's
+ * default view of the specs (directories and symlinks into the prefixes). Config: the base's
+ * config with `rootfs.diff_ids`, one `history` entry per added layer; `Env` with Spack's prefix
+ * inspections (PATH, MANPATH, ACLOCAL_PATH, PKG_CONFIG_PATH, CMAKE_PREFIX_PATH) of the view, or
+ * else of every prefix (roots first), only for directories the layers hold, each once, ahead
+ * of the base's values, then `env`; a deterministic `created`; labels and OCI annotations
+ * (`org.opencontainers.image.title`, `.version`, `.description`, `.created`, `.base.name`,
+ * `.base.digest`, {@link SPECS_LABEL}); entrypoint, command and labels as given. Media
  * types follow the base (Docker base, Docker types throughout). Composing the same inputs twice
  * gives the same digest. The manifest is written last, once every blob is in place, so a
  * failure leaves nothing tagged.
@@ -217,6 +223,8 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
     ]);
 
     const roots = rootsLabel(options.specs, nodes);
+    const created = imageCreated(base.config, options.created);
+    const described = { ...describeImage(options.specs, nodes, created), [SPECS_LABEL]: roots };
     const config = new TextEncoder().encode(compactJson(imageConfig({
       base: base.config,
       baseLayers: base.layers.length,
@@ -226,8 +234,8 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
       env: options.env,
       entrypoint: options.entrypoint,
       cmd: options.cmd,
-      labels: { [SPECS_LABEL]: roots, ...options.labels },
-      created: imageCreated(base.config, options.created),
+      labels: { ...described, ...options.labels },
+      created,
     })));
     const configDigest = `sha256:${sha256Hex(config)}`;
     await target.repository.pushBlob(configDigest, config.length, () => streamOf(config));
@@ -244,7 +252,7 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
         })),
       ],
       annotations: {
-        [SPECS_LABEL]: roots,
+        ...described,
         ...baseAnnotations(base, baseLocation),
         ...options.annotations,
       },
@@ -352,6 +360,34 @@ async function squashPackages(
     createdBy: `spackle image compose --squash ${names.join(" ")}`,
     what: `squashed layer of ${packages.length} specs`,
   };
+}
+
+/**
+ * The OCI annotations registry UIs show, from the root specs that have a layer: `title` (their
+ * names), `version` (of a single root), `description` (roots and number of dependencies) and
+ * `created` (the image's, deterministic).
+ */
+function describeImage(
+  specs: readonly ConcreteSpec[],
+  nodes: readonly SpecNode[],
+  created: string,
+): Record<string, string> {
+  const layered = new Set(nodes.map((n) => n.hash));
+  const roots = [...new Map(
+    specs.filter((s) => layered.has(s.node.hash)).map((s) => [s.node.hash, s.node]),
+  ).values()];
+  const deps = nodes.length - roots.length;
+  const out: Record<string, string> = {
+    "org.opencontainers.image.title": [...new Set(roots.map((n) => n.name))].join(" "),
+  };
+  if (roots.length === 1 && roots[0].version) {
+    out["org.opencontainers.image.version"] = roots[0].version;
+  }
+  out["org.opencontainers.image.description"] = `Spack packages ${
+    roots.map((n) => `${n.name}@${n.version ?? "?"}`).join(", ")
+  }${deps ? ` and ${deps} ${deps === 1 ? "dependency" : "dependencies"}` : ""}`;
+  out["org.opencontainers.image.created"] = created;
+  return out;
 }
 
 /** `name@version/hash` of each spec that has a layer, once, space-separated. */

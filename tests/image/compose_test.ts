@@ -99,16 +99,26 @@ Deno.test("an image composed from an OCI cache onto a minimal base runs the prog
       [BASE_CREATED, `spackle image compose sample-hello@1.0/${hello.node.hash.slice(0, 7)}`],
       [BASE_CREATED, `spackle image compose: sbang ${SBANG}`],
     ]);
-    const roots = `sample-hello@1.0/${hello.node.hash}`;
-    assert.equal(image.config.config.Labels?.[SPECS_LABEL], roots);
+    // What registry UIs show, from the specs; the spec list; the base image's digest.
+    const described = {
+      "org.opencontainers.image.title": "sample-hello",
+      "org.opencontainers.image.version": "1.0",
+      "org.opencontainers.image.description": "Spack packages sample-hello@1.0 and 1 dependency",
+      "org.opencontainers.image.created": BASE_CREATED,
+      [SPECS_LABEL]: `sample-hello@1.0/${hello.node.hash}`,
+    };
     assert.deepEqual(image.manifest.annotations, {
-      [SPECS_LABEL]: roots,
+      ...described,
       "org.opencontainers.image.base.digest": base.digest,
     });
+    for (const [key, value] of Object.entries(described)) {
+      assert.equal(image.config.config.Labels?.[key], value, key);
+    }
 
     // An independent client reads it.
     const info = JSON.parse(await skopeo("inspect", `oci:${out}:app`));
     assert.equal(info.Digest, result.digest);
+    assert.equal(info.Labels["org.opencontainers.image.title"], "sample-hello");
     assert.deepEqual(info.Layers, image.manifest.layers.map((l) => l.digest));
 
     // Unpacked, the program runs at its original prefix, found through the image's PATH.
