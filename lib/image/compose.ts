@@ -29,9 +29,10 @@ import { assertDisjointPrefixes } from "../tar/member_policy.ts";
 import { type BaseImage, resolveBaseImage, SCRATCH } from "../oci/image/base.ts";
 import { imageConfig, imageCreated } from "../oci/image/config.ts";
 import { MAX_IMAGE_LAYERS, TooManyLayersError } from "./errors.ts";
-import { imageManifest } from "../oci/image/manifest.ts";
+import { DOCKER_FORMAT, imageIndex, imageManifest } from "../oci/image/manifest.ts";
+import { DOCKER_MANIFEST_LIST, OCI_INDEX } from "../registry/media_types.ts";
 import { imageLayerOrder } from "../oci/image/order.ts";
-import { specsPlatform } from "../oci/image/platform.ts";
+import { formatPlatform, type ImagePlatform, specsPlatform } from "../oci/image/platform.ts";
 import { squashLayers } from "./squash.ts";
 import { inspectPackageTarball, type PackageTarballInfo } from "../oci/image/tarball.ts";
 import type { LayerMember } from "../oci/image/tarball.ts";
@@ -88,18 +89,33 @@ export interface ComposeOptions {
   readonly onProgress?: ProgressListener;
 }
 
-/** The image {@link composeImage} wrote. */
+/** One platform's image of a {@link ComposeResult}. */
+export interface ComposedPlatform {
+  /** Its platform (`os`, GOARCH `architecture`). */
+  readonly platform: ImagePlatform;
+  /** `sha256:` digest of its manifest. */
+  readonly digest: string;
+  /** Number of layers, base layers included. */
+  readonly layers: number;
+}
+
+/** The image (or, for specs of several platforms, the image index) {@link composeImage} wrote. */
 export interface ComposeResult {
   /** Where it is: `host/repo:tag` (with `oci+http://` for plain HTTP) or `oci-layout:DIR:TAG`. */
   readonly reference: string;
-  /** `sha256:` digest of the manifest. */
+  /** `sha256:` digest of the manifest or index. */
   readonly digest: string;
-  /** Media type of the manifest (the base's format). */
+  /**
+   * Media type: of the manifest (the base's format), or of the index (Docker manifest list when
+   * every image is in Docker format, else OCI image index).
+   */
   readonly mediaType: string;
-  /** Size of the manifest in bytes. */
+  /** Size of the manifest or index in bytes. */
   readonly size: number;
-  /** Number of layers, base layers included. */
+  /** Number of layers, base layers included (for an index, of its largest image). */
   readonly layers: number;
+  /** The image of each platform, in the index's order (one entry for a single image). */
+  readonly platforms: readonly ComposedPlatform[];
 }
 
 /** A package layer ready to copy: its spec, blob, install prefix, members and where to read it. */
@@ -163,8 +179,68 @@ const INSPECT_JOBS = 4;
  *   nothing is tagged.
  */
 export async function composeImage(options: ComposeOptions): Promise<ComposeResult> {
+  const target = openTarget(options.target, options.registry ?? {});
+  const groups = platformGroups(options.specs);
+  if (groups.length <= 1) {
+    const image = await composeOne(options, options.specs, target, target.tag);
+    return { reference: target.reference, ...image };
+  }
+  const images: ComposedImage[] = [];
+  for (const specs of groups) images.push(await composeOne(options, specs, target));
+  const docker = images.every((i) => i.mediaType === DOCKER_FORMAT.manifest);
+  const mediaType = docker ? DOCKER_MANIFEST_LIST : OCI_INDEX;
+  const index = imageIndex({
+    mediaType,
+    manifests: images.map((i) => ({
+      mediaType: i.mediaType,
+      digest: i.digest,
+      size: i.size,
+      platform: i.platforms[0].platform,
+    })),
+    annotations: { [SPECS_LABEL]: images.map((i) => i.roots).join(" "), ...options.annotations },
+  });
+  const digest = await target.repository.putManifest(target.tag, index, mediaType);
+  return {
+    reference: target.reference,
+    digest,
+    mediaType,
+    size: index.length,
+    layers: Math.max(...images.map((i) => i.layers)),
+    platforms: images.flatMap((i) => i.platforms),
+  };
+}
+
+/** The specs grouped by the platform of their closure, in order of first appearance. */
+function platformGroups(specs: readonly ConcreteSpec[]): ConcreteSpec[][] {
+  const groups = new Map<string, ConcreteSpec[]>();
+  for (const spec of specs) {
+    const nodes = imageLayerOrder([spec]);
+    if (nodes.length === 0) continue;
+    const key = formatPlatform(specsPlatform(nodes));
+    groups.set(key, [...groups.get(key) ?? [], spec]);
+  }
+  return [...groups.values()];
+}
+
+/** One image as {@link composeOne} wrote it. */
+interface ComposedImage extends Omit<ComposeResult, "reference"> {
+  readonly platforms: readonly ComposedPlatform[];
+  /** The {@link SPECS_LABEL} value. */
+  readonly roots: string;
+}
+
+/**
+ * The image of `specs` (one platform) in `target`, tagged `tag`, or stored by digest only
+ * without one (an entry of an index).
+ */
+async function composeOne(
+  options: ComposeOptions,
+  specs: readonly ConcreteSpec[],
+  target: ReturnType<typeof openTarget>,
+  tag?: string,
+): Promise<ComposedImage> {
   const registry = options.registry ?? {};
-  const nodes = imageLayerOrder(options.specs);
+  const nodes = imageLayerOrder(specs);
   if (nodes.length === 0) {
     throw new UsageError("no specs to put into the image (externals have no layers)");
   }
@@ -176,11 +252,10 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
   const viewRoot = options.view === undefined ? undefined : checkViewRoot(options.view);
   const specLayers = (options.squash ? 1 : nodes.length) + (viewRoot ? 1 : 0);
   checkLayerCount(base, specLayers, options.squash);
-  const target = openTarget(options.target, registry);
   const say = (text: string) => options.onProgress?.({ kind: "message", level: "info", text });
 
   const pool = new Map<string, SpecNode>();
-  for (const spec of options.specs) for (const [hash, node] of spec.nodes) pool.set(hash, node);
+  for (const spec of specs) for (const [hash, node] of spec.nodes) pool.set(hash, node);
   const packages = await inspectAll(
     nodes.map((node) => specFromNodes(node.hash, pool)),
     options.mirror,
@@ -193,7 +268,7 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
   await checkBaseBlobs(base, target.repository);
   const tree = new LayerTree();
   for (const p of packages) tree.add(p.members);
-  const extra = await extraLayers(packages, tree, options.specs, viewRoot);
+  const extra = await extraLayers(packages, tree, specs, viewRoot);
   checkLayerCount(base, specLayers + extra.length - (viewRoot ? 1 : 0), options.squash);
   const searchPaths = runSearchPaths(viewRoot ? [viewRoot] : packages.map((p) => p.prefix), tree);
 
@@ -222,9 +297,9 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
       }),
     ]);
 
-    const roots = rootsLabel(options.specs, nodes);
+    const roots = rootsLabel(specs, nodes);
     const created = imageCreated(base.config, options.created);
-    const described = { ...describeImage(options.specs, nodes, created), [SPECS_LABEL]: roots };
+    const described = { ...describeImage(specs, nodes, created), [SPECS_LABEL]: roots };
     const config = new TextEncoder().encode(compactJson(imageConfig({
       base: base.config,
       baseLayers: base.layers.length,
@@ -257,13 +332,19 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
         ...options.annotations,
       },
     });
-    const digest = await target.repository.putManifest(target.tag, manifest, format.manifest);
+    const digest = await target.repository.putManifest(
+      tag ?? `sha256:${sha256Hex(manifest)}`,
+      manifest,
+      format.manifest,
+    );
+    const layers = base.layers.length + added.length;
     return {
-      reference: target.reference,
       digest,
       mediaType: format.manifest,
       size: manifest.length,
-      layers: base.layers.length + added.length,
+      layers,
+      platforms: [{ platform, digest, layers }],
+      roots,
     };
   } finally {
     if (scratch !== undefined) await Deno.remove(scratch, { recursive: true }).catch(() => {});
