@@ -261,8 +261,11 @@ async function composeOne(
     options.mirror,
     options.squash ?? false,
   );
+  // Nothing the image adds may lie in (or hold) a package's prefix: no layer may then replace
+  // another's files or write through its symlinks.
   assertDisjointPrefixes([
     ...packages.map((p) => ({ source: shortSpec(p.node), prefix: p.prefix })),
+    ...sbangPaths(packages).map((path) => ({ source: "the sbang launcher", prefix: path })),
     ...viewRoot ? [{ source: "the view", prefix: viewRoot }] : [],
   ]);
   await checkBaseBlobs(base, target.repository);
@@ -351,6 +354,11 @@ async function composeOne(
   }
 }
 
+/** The sbang launchers the packages' scripts run through, sorted, each once. */
+function sbangPaths(packages: readonly PackageLayer[]): string[] {
+  return [...new Set(packages.flatMap((p) => p.sbang))].sort();
+}
+
 /** A layer added on top of the base, with where to read it and what to call it. */
 interface AddedLayer {
   readonly layer: ImageLayer;
@@ -394,7 +402,7 @@ async function extraLayers(
       what,
     });
   };
-  const sbang = [...new Set(packages.flatMap((p) => p.sbang))].sort();
+  const sbang = sbangPaths(packages);
   if (sbang.length) {
     add(await sbangLayer(sbang), `spackle image compose: sbang ${sbang.join(" ")}`, "sbang layer");
   }

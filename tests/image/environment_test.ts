@@ -6,8 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { UsageError } from "../../lib/errors.ts";
 import { composeImage } from "../../lib/image/mod.ts";
 import { openMirror } from "../../lib/mirror/open.ts";
+import { UnsafeMemberError } from "../../lib/tar/member_policy.ts";
 import {
   BASE_PATH,
   baseConfig,
@@ -18,6 +20,7 @@ import {
 import { HARNESS, SPACK12 } from "../_support/fixtures.ts";
 import { expectedHelloOutput, harnessPrefixes } from "../_support/harness.ts";
 import { withTempDir } from "../_support/temp.ts";
+import { layoutTags } from "../oci/_skopeo.ts";
 import { envOf, layoutBlob, readLayoutImage } from "./_layout.ts";
 import { runChrooted, unpackImage } from "./_sample.ts";
 
@@ -131,5 +134,25 @@ Deno.test("an image with a view runs like an installed environment", async () =>
     const sbangLayer = plain.manifest.layers.at(-1)!;
     assert.equal(layoutBlob(out, sbangLayer.digest).length, sbangLayer.size);
     assert.equal(envOf(plain.config.config.Env, "BASE_IMAGE"), "minimal");
+  });
+});
+
+Deno.test("a view that is not an absolute path, or overlaps a prefix or sbang, is refused", async () => {
+  await withTempDir(async (work) => {
+    const mirror = await openMirror(join(SPACK12, "fs-unsigned"));
+    const hello = (await mirror.listSpecs()).find((s) => s.node.hash === HARNESS.hello)!;
+    const out = join(work, "images");
+    const compose = (view: string) =>
+      composeImage({ mirror, specs: [hello], target: `oci-layout:${out}:env`, view });
+    await assert.rejects(compose("opt/view"), UsageError);
+    await assert.rejects(compose("/opt/../view"), UsageError);
+    for (const view of [`${H}/view`, UNPADDED, `${UNPADDED}/bin/sbang`]) {
+      await assert.rejects(compose(view), (e) => {
+        assert.ok(e instanceof UnsafeMemberError, String(e));
+        assert.match(e.message, /overlaps/);
+        return true;
+      });
+    }
+    assert.deepEqual(await layoutTags(out).catch(() => []), []);
   });
 });
