@@ -2,7 +2,8 @@
  * `composeImage`: a runnable container image from specs already in a build cache, without
  * Docker and without installing anything: a base image, then one layer per spec (the package
  * tarballs of the cache, reused by digest), the sbang launcher and optionally a view, and a
- * config whose run environment is Spack's (build cache format reference §4.4–§4.7).
+ * config whose run environment is Spack's; specs of several platforms give an image index
+ * (build cache format reference §4.4–§4.7).
  *
  * @module
  */
@@ -151,6 +152,11 @@ const INSPECT_JOBS = 4;
  * gives the same digest. The manifest is written last, once every blob is in place, so a
  * failure leaves nothing tagged.
  *
+ * Specs built for several platforms (targets of different families, e.g. x86_64 and aarch64):
+ * one image per platform, each on the base's entry for that platform, stored by digest, and an
+ * image index over them (a Docker manifest list when every image is in Docker format) tagged
+ * at `target`; the result lists each platform's image.
+ *
  * @example
  * ```ts
  * import { openMirror, selectSpecs } from "@spackle/spackle";
@@ -169,7 +175,8 @@ const INSPECT_JOBS = 4;
  *
  * @throws {UsageError} when no spec has a layer (none given, or only externals).
  * @throws {NotFoundError} when the base image, a spec, or a blob is missing.
- * @throws {PlatformMismatchError} when the specs and the base are for different platforms.
+ * @throws {PlatformMismatchError} when the base has no image for the specs' platform, or one
+ *   spec's closure spans several platforms.
  * @throws {TooManyLayersError} when the image would exceed {@link MAX_IMAGE_LAYERS} layers.
  * @throws {FormatError} for a legacy (layout 2) cache entry or a malformed image or tarball.
  * @throws {UnsafeMemberError} naming the member, when a package tarball has a member that
