@@ -78,7 +78,17 @@ export function imageCommand(render: ProgressRenderer): Command {
     .option("--entrypoint <cmd>", "entrypoint: a JSON array of strings, or one program", argv)
     .option("--cmd <cmd>", "default command: a JSON array of strings, or one program", argv)
     .option("--env <KEY=VALUE>", "set an environment variable (repeatable)", keyValue)
+    .option(
+      "--env-var <NAME=VALUE>",
+      "set or override a variable of the run environment (repeatable; same as --env)",
+      keyValue,
+    )
     .option("--label <KEY=VALUE>", "add a label (repeatable)", keyValue)
+    .option(
+      "--view <path>",
+      "add a view of the specs at PATH (e.g. /opt/view), one layer of symlinks; the run " +
+        "environment then points at it",
+    )
     .option("--squash", "put all spec layers into one layer (for more than 127 layers)")
     .option("--created <time>", "RFC 3339 creation time (default: the base's)", rfc3339)
     .option("--json", "print JSON: {reference, digest, mediaType, size, layers}")
@@ -92,10 +102,11 @@ export function imageCommand(render: ProgressRenderer): Command {
         mirror: from,
         specs,
         target,
-        env: opts.env,
+        env: { ...opts.env, ...opts.envVar },
         entrypoint: opts.entrypoint,
         cmd: opts.cmd,
         labels: opts.label,
+        view: opts.view,
         squash: opts.squash,
         created: opts.created,
         registry: options.registry,

@@ -1,8 +1,9 @@
 /**
  * `composeImage`: a runnable container image from specs already in a build cache, without
  * Docker and without installing anything: a base image, then one layer per spec (the package
- * tarballs of the cache, reused by digest), and a config that puts the specs' `bin` directories
- * on PATH (build cache format reference §4.4–§4.7).
+ * tarballs of the cache, reused by digest), the sbang launcher and optionally a view, and a
+ * config whose run environment is Spack's; specs of several platforms give an image index
+ * (build cache format reference §4.4–§4.7).
  *
  * @module
  */
@@ -12,7 +13,13 @@ import { FormatError, NotFoundError, UsageError } from "../errors.ts";
 import type { ProgressListener } from "../events.ts";
 import { OciMirror } from "../mirror/oci.ts";
 import type { Mirror } from "../mirror/types.ts";
-import { type ImageLocation, openImageRepository, parseImageLocation } from "../oci/open.ts";
+import {
+  DEFAULT_IMAGE_TAG,
+  formatImageLocation,
+  type ImageLocation,
+  openImageRepository,
+  parseImageLocation,
+} from "../oci/open.ts";
 import type { ImageRepository } from "../oci/repository.ts";
 import type { RegistryClientOptions } from "../registry/client.ts";
 import { compactJson } from "../spec/json.ts";
@@ -20,17 +27,22 @@ import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../s
 import { sha256Hex } from "../stream/digest.ts";
 import { streamOf } from "../stream/io.ts";
 import { assertDisjointPrefixes } from "../tar/member_policy.ts";
-import { type BaseImage, resolveBaseImage, SCRATCH } from "./base.ts";
-import { imageConfig, imageCreated } from "./config.ts";
+import { type BaseImage, resolveBaseImage, SCRATCH } from "../oci/image/base.ts";
+import { imageConfig, imageCreated } from "../oci/image/config.ts";
 import { MAX_IMAGE_LAYERS, TooManyLayersError } from "./errors.ts";
-import { DEFAULT_IMAGE_TAG, formatImageLocation } from "./location.ts";
-import { imageManifest } from "./manifest.ts";
-import { imageLayerOrder } from "./order.ts";
-import { specsPlatform } from "./platform.ts";
+import { DOCKER_FORMAT, imageIndex, imageManifest } from "../oci/image/manifest.ts";
+import { DOCKER_MANIFEST_LIST, OCI_INDEX } from "../registry/media_types.ts";
+import { imageLayerOrder } from "../oci/image/order.ts";
+import { formatPlatform, type ImagePlatform, specsPlatform } from "../oci/image/platform.ts";
 import { squashLayers } from "./squash.ts";
-import { inspectPackageTarball } from "./tarball.ts";
-import type { ImageLayer } from "./types.ts";
-import { type BlobSource, copyBlob, repositoryBlob } from "./_copy.ts";
+import { inspectPackageTarball, type PackageTarballInfo } from "../oci/image/tarball.ts";
+import type { LayerMember } from "../oci/image/tarball.ts";
+import type { ImageLayer } from "../oci/image/types.ts";
+import { type BlobSource, copyBlob, repositoryBlob } from "../oci/_blob_copy.ts";
+import { type MemoryLayer, sbangLayer, viewLayer } from "./_extra_layers.ts";
+import { LayerTree } from "./_layer_tree.ts";
+import { planView } from "../view/view.ts";
+import { runSearchPaths } from "./_run_env.ts";
 
 /** Config label and manifest annotation listing the specs of a composed image. */
 export const SPECS_LABEL = "dev.spackle.specs";
@@ -52,16 +64,22 @@ export interface ComposeOptions {
    * `host/repo:tag`) or `oci-layout:DIR[:TAG]` (see `imageTarget`). Default tag `latest`.
    */
   readonly target: string | ImageLocation;
-  /** Environment variables set in the image (after PATH is computed). */
+  /** Environment variables set or overridden in the image (after the search paths). */
   readonly env?: Readonly<Record<string, string>>;
   /** `Entrypoint` of the image. */
   readonly entrypoint?: readonly string[];
   /** `Cmd` of the image. */
   readonly cmd?: readonly string[];
-  /** Labels added to the config (over the base's and {@link SPECS_LABEL}). */
+  /** Labels added to the config (over the base's, the OCI ones and {@link SPECS_LABEL}). */
   readonly labels?: Readonly<Record<string, string>>;
-  /** Annotations added to the manifest (OCI format only). */
+  /** Annotations added to the manifest, over the computed ones (OCI format only). */
   readonly annotations?: Readonly<Record<string, string>>;
+  /**
+   * Absolute path of a view of the specs (Spack's default view: link and run dependencies, no
+   * projections, symlinks), added as one layer; the run environment then points at the view
+   * instead of at every prefix. Default: no view.
+   */
+  readonly view?: string;
   /** Put all spec layers into one (recompressed) layer, e.g. to stay within 127 layers. */
   readonly squash?: boolean;
   /** RFC 3339 `created` time. Default: the base's, else `SOURCE_DATE_EPOCH`, else the epoch. */
@@ -72,26 +90,44 @@ export interface ComposeOptions {
   readonly onProgress?: ProgressListener;
 }
 
-/** The image {@link composeImage} wrote. */
-export interface ComposeResult {
-  /** Where it is: `host/repo:tag` (with `oci+http://` for plain HTTP) or `oci-layout:DIR:TAG`. */
-  readonly reference: string;
-  /** `sha256:` digest of the manifest. */
+/** One platform's image of a {@link ComposeResult}. */
+export interface ComposedPlatform {
+  /** Its platform (`os`, GOARCH `architecture`). */
+  readonly platform: ImagePlatform;
+  /** `sha256:` digest of its manifest. */
   readonly digest: string;
-  /** Media type of the manifest (the base's format). */
-  readonly mediaType: string;
-  /** Size of the manifest in bytes. */
-  readonly size: number;
   /** Number of layers, base layers included. */
   readonly layers: number;
 }
 
-/** A package layer ready to copy: its spec, blob, install prefix and where to read it. */
+/** The image (or, for specs of several platforms, the image index) {@link composeImage} wrote. */
+export interface ComposeResult {
+  /** Where it is: `host/repo:tag` (with `oci+http://` for plain HTTP) or `oci-layout:DIR:TAG`. */
+  readonly reference: string;
+  /** `sha256:` digest of the manifest or index. */
+  readonly digest: string;
+  /**
+   * Media type: of the manifest (the base's format), or of the index (Docker manifest list when
+   * every image is in Docker format, else OCI image index).
+   */
+  readonly mediaType: string;
+  /** Size of the manifest or index in bytes. */
+  readonly size: number;
+  /** Number of layers, base layers included (for an index, of its largest image). */
+  readonly layers: number;
+  /** The image of each platform, in the index's order (one entry for a single image). */
+  readonly platforms: readonly ComposedPlatform[];
+}
+
+/** A package layer ready to copy: its spec, blob, install prefix, members and where to read it. */
 interface PackageLayer {
   readonly node: SpecNode;
   readonly layer: ImageLayer;
   readonly prefix: string;
   readonly source: BlobSource;
+  readonly members: readonly LayerMember[];
+  /** The sbang launchers its scripts run through. */
+  readonly sbang: readonly string[];
 }
 
 // Tarballs inspected at once (each one a stream, and for URL caches a gunzip).
@@ -102,13 +138,24 @@ const INSPECT_JOBS = 4;
  * `target`. Layers: the base's, then one per spec of the closure (link and run dependencies,
  * dependencies first, externals left out), each the spec's package tarball from the cache,
  * copied by digest: skipped when the target has it, mounted when it is in another repository
- * of the same registry, else streamed, never recompressed (except with `squash`). Config: the
- * base's config with `rootfs.diff_ids`, one `history` entry per added layer, `Env` PATH led by
- * each spec's `<prefix>/bin` (each once, roots first, then the base's PATH), a deterministic
- * `created`, {@link SPECS_LABEL}; entrypoint, command, environment and labels as given. Media
+ * of the same registry, else streamed, never recompressed (except with `squash`); then, when a
+ * script was rewritten to run through `<root>/bin/sbang`, a small layer holding that launcher
+ * (the same digest for every image of the cache); then, with `view`, one layer of Spack's
+ * default view of the specs (directories and symlinks into the prefixes). Config: the base's
+ * config with `rootfs.diff_ids`, one `history` entry per added layer; `Env` with Spack's prefix
+ * inspections (PATH, MANPATH, ACLOCAL_PATH, PKG_CONFIG_PATH, CMAKE_PREFIX_PATH) of the view, or
+ * else of every prefix (roots first), only for directories the layers hold, each once, ahead
+ * of the base's values, then `env`; a deterministic `created`; labels and OCI annotations
+ * (`org.opencontainers.image.title`, `.version`, `.description`, `.created`, `.base.name`,
+ * `.base.digest`, {@link SPECS_LABEL}); entrypoint, command and labels as given. Media
  * types follow the base (Docker base, Docker types throughout). Composing the same inputs twice
  * gives the same digest. The manifest is written last, once every blob is in place, so a
  * failure leaves nothing tagged.
+ *
+ * Specs built for several platforms (targets of different families, e.g. x86_64 and aarch64):
+ * one image per platform, each on the base's entry for that platform, stored by digest, and an
+ * image index over them (a Docker manifest list when every image is in Docker format) tagged
+ * at `target`; the result lists each platform's image.
  *
  * @example
  * ```ts
@@ -128,7 +175,8 @@ const INSPECT_JOBS = 4;
  *
  * @throws {UsageError} when no spec has a layer (none given, or only externals).
  * @throws {NotFoundError} when the base image, a spec, or a blob is missing.
- * @throws {PlatformMismatchError} when the specs and the base are for different platforms.
+ * @throws {PlatformMismatchError} when the base has no image for the specs' platform, or one
+ *   spec's closure spans several platforms.
  * @throws {TooManyLayersError} when the image would exceed {@link MAX_IMAGE_LAYERS} layers.
  * @throws {FormatError} for a legacy (layout 2) cache entry or a malformed image or tarball.
  * @throws {UnsafeMemberError} naming the member, when a package tarball has a member that
@@ -138,8 +186,68 @@ const INSPECT_JOBS = 4;
  *   nothing is tagged.
  */
 export async function composeImage(options: ComposeOptions): Promise<ComposeResult> {
+  const target = openTarget(options.target, options.registry ?? {});
+  const groups = platformGroups(options.specs);
+  if (groups.length <= 1) {
+    const image = await composeOne(options, options.specs, target, target.tag);
+    return { reference: target.reference, ...image };
+  }
+  const images: ComposedImage[] = [];
+  for (const specs of groups) images.push(await composeOne(options, specs, target));
+  const docker = images.every((i) => i.mediaType === DOCKER_FORMAT.manifest);
+  const mediaType = docker ? DOCKER_MANIFEST_LIST : OCI_INDEX;
+  const index = imageIndex({
+    mediaType,
+    manifests: images.map((i) => ({
+      mediaType: i.mediaType,
+      digest: i.digest,
+      size: i.size,
+      platform: i.platforms[0].platform,
+    })),
+    annotations: { [SPECS_LABEL]: images.map((i) => i.roots).join(" "), ...options.annotations },
+  });
+  const digest = await target.repository.putManifest(target.tag, index, mediaType);
+  return {
+    reference: target.reference,
+    digest,
+    mediaType,
+    size: index.length,
+    layers: Math.max(...images.map((i) => i.layers)),
+    platforms: images.flatMap((i) => i.platforms),
+  };
+}
+
+/** The specs grouped by the platform of their closure, in order of first appearance. */
+function platformGroups(specs: readonly ConcreteSpec[]): ConcreteSpec[][] {
+  const groups = new Map<string, ConcreteSpec[]>();
+  for (const spec of specs) {
+    const nodes = imageLayerOrder([spec]);
+    if (nodes.length === 0) continue;
+    const key = formatPlatform(specsPlatform(nodes));
+    groups.set(key, [...groups.get(key) ?? [], spec]);
+  }
+  return [...groups.values()];
+}
+
+/** One image as {@link composeOne} wrote it. */
+interface ComposedImage extends Omit<ComposeResult, "reference"> {
+  readonly platforms: readonly ComposedPlatform[];
+  /** The {@link SPECS_LABEL} value. */
+  readonly roots: string;
+}
+
+/**
+ * The image of `specs` (one platform) in `target`, tagged `tag`, or stored by digest only
+ * without one (an entry of an index).
+ */
+async function composeOne(
+  options: ComposeOptions,
+  specs: readonly ConcreteSpec[],
+  target: ReturnType<typeof openTarget>,
+  tag?: string,
+): Promise<ComposedImage> {
   const registry = options.registry ?? {};
-  const nodes = imageLayerOrder(options.specs);
+  const nodes = imageLayerOrder(specs);
   if (nodes.length === 0) {
     throw new UsageError("no specs to put into the image (externals have no layers)");
   }
@@ -148,22 +256,31 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
     ? parseImageLocation(options.base)
     : options.base;
   const base = baseLocation ? await resolveBaseImage(baseLocation, platform, registry) : SCRATCH;
-  const specLayers = options.squash ? 1 : nodes.length;
-  if (base.layers.length + specLayers > MAX_IMAGE_LAYERS) {
-    throw new TooManyLayersError(base.layers.length, specLayers, options.squash ?? false);
-  }
-  const target = openTarget(options.target, registry);
+  const viewRoot = options.view === undefined ? undefined : checkViewRoot(options.view);
+  const specLayers = (options.squash ? 1 : nodes.length) + (viewRoot ? 1 : 0);
+  checkLayerCount(base, specLayers, options.squash);
   const say = (text: string) => options.onProgress?.({ kind: "message", level: "info", text });
 
   const pool = new Map<string, SpecNode>();
-  for (const spec of options.specs) for (const [hash, node] of spec.nodes) pool.set(hash, node);
+  for (const spec of specs) for (const [hash, node] of spec.nodes) pool.set(hash, node);
   const packages = await inspectAll(
     nodes.map((node) => specFromNodes(node.hash, pool)),
     options.mirror,
     options.squash ?? false,
   );
-  assertDisjointPrefixes(packages.map((p) => ({ source: shortSpec(p.node), prefix: p.prefix })));
+  // Nothing the image adds may lie in (or hold) a package's prefix: no layer may then replace
+  // another's files or write through its symlinks.
+  assertDisjointPrefixes([
+    ...packages.map((p) => ({ source: shortSpec(p.node), prefix: p.prefix })),
+    ...sbangPaths(packages).map((path) => ({ source: "the sbang launcher", prefix: path })),
+    ...viewRoot ? [{ source: "the view", prefix: viewRoot }] : [],
+  ]);
   await checkBaseBlobs(base, target.repository);
+  const tree = new LayerTree();
+  for (const p of packages) tree.add(p.members);
+  const extra = await extraLayers(packages, tree, specs, viewRoot);
+  checkLayerCount(base, specLayers + extra.length - (viewRoot ? 1 : 0), options.squash);
+  const searchPaths = runSearchPaths(viewRoot ? [viewRoot] : packages.map((p) => p.prefix), tree);
 
   const scratch = options.squash
     ? await Deno.makeTempDir({ prefix: "spackle-squash-" })
@@ -177,6 +294,7 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
         what: shortSpec(p.node),
       }))
       : [await squashPackages(packages, join(scratch, "layer.tar.gz"))];
+    added.push(...extra);
     await Promise.all([
       ...base.layers.map(async (l) => {
         const source = repositoryBlob(base.repository!, l.digest);
@@ -189,18 +307,20 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
       }),
     ]);
 
-    const roots = rootsLabel(options.specs, nodes);
+    const roots = rootsLabel(specs, nodes);
+    const created = imageCreated(base.config, options.created);
+    const described = { ...describeImage(specs, nodes, created), [SPECS_LABEL]: roots };
     const config = new TextEncoder().encode(compactJson(imageConfig({
       base: base.config,
       baseLayers: base.layers.length,
       platform,
       added: added.map((a) => ({ diffId: a.layer.diffId, createdBy: a.createdBy })),
-      path: packages.map((p) => `${p.prefix}/bin`).reverse(),
+      searchPaths,
       env: options.env,
       entrypoint: options.entrypoint,
       cmd: options.cmd,
-      labels: { [SPECS_LABEL]: roots, ...options.labels },
-      created: imageCreated(base.config, options.created),
+      labels: { ...described, ...options.labels },
+      created,
     })));
     const configDigest = `sha256:${sha256Hex(config)}`;
     await target.repository.pushBlob(configDigest, config.length, () => streamOf(config));
@@ -217,22 +337,93 @@ export async function composeImage(options: ComposeOptions): Promise<ComposeResu
         })),
       ],
       annotations: {
-        [SPECS_LABEL]: roots,
+        ...described,
         ...baseAnnotations(base, baseLocation),
         ...options.annotations,
       },
     });
-    const digest = await target.repository.putManifest(target.tag, manifest, format.manifest);
+    const digest = await target.repository.putManifest(
+      tag ?? `sha256:${sha256Hex(manifest)}`,
+      manifest,
+      format.manifest,
+    );
+    const layers = base.layers.length + added.length;
     return {
-      reference: target.reference,
       digest,
       mediaType: format.manifest,
       size: manifest.length,
-      layers: base.layers.length + added.length,
+      layers,
+      platforms: [{ platform, digest, layers }],
+      roots,
     };
   } finally {
     if (scratch !== undefined) await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }
+}
+
+/** The sbang launchers the packages' scripts run through, sorted, each once. */
+function sbangPaths(packages: readonly PackageLayer[]): string[] {
+  return [...new Set(packages.flatMap((p) => p.sbang))].sort();
+}
+
+/** A layer added on top of the base, with where to read it and what to call it. */
+interface AddedLayer {
+  readonly layer: ImageLayer;
+  readonly source: BlobSource;
+  readonly createdBy: string;
+  readonly what: string;
+}
+
+/** `view` normalised: an absolute path other than `/`. */
+function checkViewRoot(view: string): string {
+  const root = view.replace(/\/+$/, "");
+  if (!root.startsWith("/") || root.split("/").some((p) => p === "." || p === "..")) {
+    throw new UsageError(`the view must be an absolute path without . or .., not ${view}`);
+  }
+  return root.replace(/\/{2,}/g, "/");
+}
+
+function checkLayerCount(base: BaseImage, added: number, squash = false): void {
+  if (base.layers.length + added > MAX_IMAGE_LAYERS) {
+    throw new TooManyLayersError(base.layers.length, added, squash);
+  }
+}
+
+/**
+ * The layers after the packages': the sbang launcher when a script runs through it, and the
+ * view at `viewRoot` when asked for. Their members are added to `tree`.
+ */
+async function extraLayers(
+  packages: readonly PackageLayer[],
+  tree: LayerTree,
+  specs: readonly ConcreteSpec[],
+  viewRoot: string | undefined,
+): Promise<AddedLayer[]> {
+  const out: AddedLayer[] = [];
+  const add = (made: MemoryLayer, createdBy: string, what: string) => {
+    tree.add(made.members);
+    out.push({
+      layer: made.layer,
+      source: { open: () => Promise.resolve(streamOf(made.bytes)) },
+      createdBy,
+      what,
+    });
+  };
+  const sbang = sbangPaths(packages);
+  if (sbang.length) {
+    add(await sbangLayer(sbang), `spackle image compose: sbang ${sbang.join(" ")}`, "sbang layer");
+  }
+  if (viewRoot) {
+    const prefixes = new Map(packages.map((p) => [p.node.hash, p.prefix]));
+    const plan = await planView({
+      root: viewRoot,
+      specs,
+      prefixOf: (node) => prefixes.get(node.hash) ?? `/.spackle-not-in-image/${node.hash}`,
+      tree,
+    });
+    add(await viewLayer(viewRoot, plan), `spackle image compose --view ${viewRoot}`, "view layer");
+  }
+  return out;
 }
 
 /** The repository, tag and printable reference of an image location (tag `latest` by default). */
@@ -265,6 +456,34 @@ async function squashPackages(
     createdBy: `spackle image compose --squash ${names.join(" ")}`,
     what: `squashed layer of ${packages.length} specs`,
   };
+}
+
+/**
+ * The OCI annotations registry UIs show, from the root specs that have a layer: `title` (their
+ * names), `version` (of a single root), `description` (roots and number of dependencies) and
+ * `created` (the image's, deterministic).
+ */
+function describeImage(
+  specs: readonly ConcreteSpec[],
+  nodes: readonly SpecNode[],
+  created: string,
+): Record<string, string> {
+  const layered = new Set(nodes.map((n) => n.hash));
+  const roots = [...new Map(
+    specs.filter((s) => layered.has(s.node.hash)).map((s) => [s.node.hash, s.node]),
+  ).values()];
+  const deps = nodes.length - roots.length;
+  const out: Record<string, string> = {
+    "org.opencontainers.image.title": [...new Set(roots.map((n) => n.name))].join(" "),
+  };
+  if (roots.length === 1 && roots[0].version) {
+    out["org.opencontainers.image.version"] = roots[0].version;
+  }
+  out["org.opencontainers.image.description"] = `Spack packages ${
+    roots.map((n) => `${n.name}@${n.version ?? "?"}`).join(", ")
+  }${deps ? ` and ${deps} ${deps === 1 ? "dependency" : "dependencies"}` : ""}`;
+  out["org.opencontainers.image.created"] = created;
+  return out;
 }
 
 /** `name@version/hash` of each spec that has a layer, once, space-separated. */
@@ -337,14 +556,18 @@ async function inspectPackage(
       throw e;
     }
     const where = `${name} layer ${layer.digest}`;
-    const info = await inspectPackageTarball(blob, where, { whole: true, rewritten });
+    const info = await inspectPackageTarball(blob, where, {
+      whole: true,
+      rewritten,
+      listing: true,
+    });
     if (info.diffId !== layer.diffId) {
       throw new FormatError(
         where,
         `diff_id is ${info.diffId}, the spec image says ${layer.diffId}`,
       );
     }
-    return { node: spec.node, layer, prefix: info.prefix, source };
+    return { node: spec.node, layer, source, ...listed(info) };
   }
   const entry = await mirror.getEntry(spec);
   if (!entry) throw new NotFoundError(`${name} in ${mirror.url}`);
@@ -358,11 +581,19 @@ async function inspectPackage(
     throw new NotFoundError(`tarball ${entry.tarball.digest} of ${name} in ${mirror.url}`);
   }
   const open = () => mirror.openTarball(entry);
-  const info = await inspectPackageTarball(await open(), entry.source, { whole: true, rewritten });
+  const info = await inspectPackageTarball(await open(), entry.source, {
+    whole: true,
+    rewritten,
+    listing: true,
+  });
   return {
     node: spec.node,
     layer: { digest: entry.tarball.digest, size: info.size!, diffId: info.diffId! },
-    prefix: info.prefix,
     source: { open },
+    ...listed(info),
   };
+}
+
+function listed(info: PackageTarballInfo): Pick<PackageLayer, "prefix" | "members" | "sbang"> {
+  return { prefix: info.prefix, members: info.members!, sbang: info.sbang! };
 }

@@ -9,27 +9,6 @@ import { type ImageLocation, isOciLayoutUrl, parseImageLocation } from "../oci/o
 import { isOciUrl } from "../registry/reference.ts";
 import { localPath } from "../storage/fs.ts";
 
-/** The tag an image gets when its location names none. */
-export const DEFAULT_IMAGE_TAG = "latest";
-
-/**
- * `location` as users write it: `oci+http://host/repo:tag` for plain-HTTP registries, the
- * reference `host/repo:tag[@digest]` otherwise, `oci-layout:PATH[:tag]` for directories.
- *
- * @example
- * ```ts
- * import { formatImageLocation, imageTarget } from "@spackle/spackle/image";
- * formatImageLocation(imageTarget("oci+http://127.0.0.1:5000/app", "v1"));
- * // "oci+http://127.0.0.1:5000/app:v1"
- * ```
- */
-export function formatImageLocation(location: ImageLocation): string {
-  if (location.kind === "layout") {
-    return `oci-layout:${location.path}${location.tag ? `:${location.tag}` : ""}`;
-  }
-  return `${location.plainHttp ? "oci+http://" : ""}${location.reference}`;
-}
-
 /**
  * The location `text` names, with tag `tag`: a build cache or registry URL (`oci://host/repo`,
  * `oci+http://host/repo`), an `oci-layout:PATH`, or a plain directory path (an OCI image layout,

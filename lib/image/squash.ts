@@ -10,7 +10,7 @@ import { gunzipStream, gzipStream } from "../stream/gzip.ts";
 import { MemberPolicy } from "../tar/member_policy.ts";
 import { TarReader } from "../tar/reader.ts";
 import { createTarStream, type TarEntry } from "../tar/writer.ts";
-import type { ImageLayer } from "./types.ts";
+import type { ImageLayer } from "../oci/image/types.ts";
 
 /** One tarball to squash: a name for messages and a way to open its gzip bytes. */
 export interface SquashSource {

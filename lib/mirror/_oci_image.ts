@@ -2,10 +2,10 @@
 // tags, image configs, manifests and the `index.spack` image. Pure functions, no I/O.
 
 import { FormatError } from "../errors.ts";
-import { imageManifest as formatManifest } from "../image/manifest.ts";
-import { imageLayerOrder } from "../image/order.ts";
-import { goArch } from "../image/platform.ts";
-import type { ContentDescriptor, ImageLayer } from "../image/types.ts";
+import { imageManifest as formatManifest } from "../oci/image/manifest.ts";
+import { imageLayerOrder } from "../oci/image/order.ts";
+import { goArch } from "../oci/image/platform.ts";
+import type { ContentDescriptor, ImageLayer } from "../oci/image/types.ts";
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST } from "../registry/media_types.ts";
 import { compactJson } from "../spec/json.ts";
 import { type ConcreteSpec, type SpecNode, toSpecFile } from "../spec/spec.ts";

@@ -23,13 +23,13 @@ import {
   parseImageLocation,
 } from "../oci/open.ts";
 import type { ImageRepository } from "../oci/repository.ts";
-import { type BaseImage, resolveBaseImage } from "../image/base.ts";
-import { imageConfig, imageCreated } from "../image/config.ts";
-import { imageManifest as formatManifest } from "../image/manifest.ts";
-import { type ImagePlatform, specsPlatform } from "../image/platform.ts";
-import { inspectPackageTarball } from "../image/tarball.ts";
-import type { ImageLayer } from "../image/types.ts";
-import { copyBlob, repositoryBlob } from "../image/_copy.ts";
+import { type BaseImage, resolveBaseImage } from "../oci/image/base.ts";
+import { imageConfig, imageCreated } from "../oci/image/config.ts";
+import { imageManifest as formatManifest } from "../oci/image/manifest.ts";
+import { type ImagePlatform, specsPlatform } from "../oci/image/platform.ts";
+import { inspectPackageTarball } from "../oci/image/tarball.ts";
+import type { ImageLayer } from "../oci/image/types.ts";
+import { copyBlob, repositoryBlob } from "../oci/_blob_copy.ts";
 import { compactJson } from "../spec/json.ts";
 import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
 import { sha256Hex } from "../stream/digest.ts";

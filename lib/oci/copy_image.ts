@@ -11,7 +11,7 @@
 import { forEachConcurrently } from "../concurrency.ts";
 import { DigestMismatchError, FormatError } from "../errors.ts";
 import type { ProgressListener } from "../events.ts";
-import { copyBlob, repositoryBlob } from "../image/_copy.ts";
+import { copyBlob, repositoryBlob } from "./_blob_copy.ts";
 import type { Manifest, PushBlobResult } from "../registry/client.ts";
 import { DOCKER_MANIFEST_LIST, OCI_INDEX } from "../registry/media_types.ts";
 import type { ImageRepository } from "./repository.ts";

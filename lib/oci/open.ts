@@ -114,3 +114,25 @@ export function openImageRepository(
 export function locationTag(location: ImageLocation): string | undefined {
   return location.kind === "layout" ? location.tag : location.reference.tag;
 }
+
+/** The tag an image gets when its location names none. */
+export const DEFAULT_IMAGE_TAG = "latest";
+
+/**
+ * `location` as users write it: `oci+http://host/repo:tag` for plain-HTTP registries, the
+ * reference `host/repo:tag[@digest]` otherwise, `oci-layout:PATH[:tag]` for directories.
+ *
+ * @example
+ * ```ts
+ * import { formatImageLocation } from "@spackle/spackle/oci";
+ * import { imageTarget } from "@spackle/spackle/image";
+ * formatImageLocation(imageTarget("oci+http://127.0.0.1:5000/app", "v1"));
+ * // "oci+http://127.0.0.1:5000/app:v1"
+ * ```
+ */
+export function formatImageLocation(location: ImageLocation): string {
+  if (location.kind === "layout") {
+    return `oci-layout:${location.path}${location.tag ? `:${location.tag}` : ""}`;
+  }
+  return `${location.plainHttp ? "oci+http://" : ""}${location.reference}`;
+}

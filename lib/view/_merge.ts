@@ -11,8 +11,9 @@
  * - a symlink to a directory in the top two levels of a prefix that points deeper into its own
  *   parent is merged as a directory; other symlinks are linked as files.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ViewConflictError, type ViewConflictSide } from "./errors.ts";
+import type { ViewTree } from "./tree.ts";
 
 /** A source path and the package it belongs to. */
 export interface Source {
@@ -31,7 +32,8 @@ export class MergePlan {
   /** File conflicts that were resolved by keeping the first package's file. */
   readonly ignored: { path: string; kept: Source; dropped: Source }[] = [];
 
-  constructor(readonly root: string) {}
+  /** A plan for the view at `root` (named in errors) of prefixes in `tree`. */
+  constructor(readonly root: string, private readonly tree: ViewTree) {}
 
   /** Registers the directories of `projection` itself (made even when empty). */
   addProjection(projection: string, spec: string): void {
@@ -66,8 +68,7 @@ export class MergePlan {
     spec: string,
     opts: { ignoreMeta: boolean; strict: boolean },
   ): Promise<void> {
-    const names: Deno.DirEntry[] = [];
-    for await (const e of Deno.readDir(join(root, rel))) names.push(e);
+    const names = await this.tree.readDir(join(root, rel));
     names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of names) {
       if (opts.ignoreMeta && entry.name === ".spack") continue;
@@ -75,7 +76,7 @@ export class MergePlan {
       const src: Source = { path: join(root, childRel), spec };
       const dst = projection ? `${projection}/${childRel}` : childRel;
       let asDir = entry.isDirectory;
-      if (entry.isSymlink) asDir = depth <= 1 && await pointsDeeper(src.path);
+      if (entry.isSymlink) asDir = depth <= 1 && await this.pointsDeeper(src.path);
       if (asDir) {
         const file = this.files.get(dst);
         if (file) throw this.conflict(dst, file, src, DIR_FILE);
@@ -95,13 +96,27 @@ export class MergePlan {
       this.files.set(dst, { ...src, symlink });
       return;
     }
-    if (await sameFile(existing.path, src.path)) {
+    if (await this.sameFile(existing.path, src.path)) {
       // Prefer the real file over a symlink to it (what a copy view would need).
       if (!symlink) this.files.set(dst, { ...src, symlink });
       return;
     }
     if (strict) throw this.conflict(dst, existing, src, "two different files");
     this.ignored.push({ path: dst, kept: existing, dropped: src });
+  }
+
+  /** Spack follows a symlinked directory only when it points below the symlink's own directory. */
+  private async pointsDeeper(path: string): Promise<boolean> {
+    const target = await this.tree.resolve(path);
+    if (!target?.isDirectory) return false; // a file, or dangling: linked as a file
+    const parent = await this.tree.resolve(dirname(path));
+    // A plain string prefix test, as Spack's.
+    return parent !== undefined && target.realPath.startsWith(parent.realPath);
+  }
+
+  private async sameFile(a: string, b: string): Promise<boolean> {
+    const [ra, rb] = await Promise.all([this.tree.resolve(a), this.tree.resolve(b)]);
+    return ra !== undefined && rb !== undefined && ra.identity === rb.identity;
   }
 
   private conflict(path: string, a: Source, b: Source, reason: string): ViewConflictError {
@@ -111,24 +126,3 @@ export class MergePlan {
 }
 
 const DIR_FILE = "a file and a directory";
-
-/** Spack follows a symlinked directory only when it points below the symlink's own directory. */
-async function pointsDeeper(path: string): Promise<boolean> {
-  try {
-    if (!(await Deno.stat(path)).isDirectory) return false;
-    const parent = await Deno.realPath(join(path, ".."));
-    // A plain string prefix test, as Spack's.
-    return (await Deno.realPath(path)).startsWith(parent);
-  } catch {
-    return false; // dangling: linked as a file
-  }
-}
-
-async function sameFile(a: string, b: string): Promise<boolean> {
-  try {
-    const [sa, sb] = await Promise.all([Deno.stat(a), Deno.stat(b)]);
-    return sa.dev === sb.dev && sa.ino === sb.ino;
-  } catch {
-    return false;
-  }
-}

@@ -18,4 +18,5 @@
  */
 export * from "./errors.ts";
 export * from "./projection.ts";
+export * from "./tree.ts";
 export * from "./view.ts";

@@ -26,6 +26,7 @@ import { MergePlan } from "./_merge.ts";
 import { topoNodes } from "./_topo.ts";
 import { ViewConflictError, ViewError } from "./errors.ts";
 import { formatProjection, projectionFor } from "./projection.ts";
+import { diskTree, type ViewTree } from "./tree.ts";
 
 /**
  * Which dependencies of the roots a view holds (`link:` of a view): `all` (Spack's default) the
@@ -55,16 +56,48 @@ export interface ViewSelection {
   readonly projections?: Readonly<Record<string, string>>;
 }
 
-/** Options of {@link buildView}. */
-export interface BuildViewOptions extends ViewSelection {
-  /** The view path: a symlink to the real view directory, made or replaced. */
+/** Options of {@link planView}. */
+export interface PlanViewOptions extends ViewSelection {
+  /** The view path (named in errors). */
   readonly root: string;
   /** The concrete roots (e.g. an environment's). */
   readonly specs: readonly ConcreteSpec[];
   /** The installed prefix of a (non-external) node. */
   prefixOf(node: SpecNode): string;
+  /** Where the prefixes are read; default the local filesystem ({@link diskTree}). */
+  readonly tree?: ViewTree;
+}
+
+/** Options of {@link buildView}. */
+export interface BuildViewOptions extends Omit<PlanViewOptions, "tree"> {
+  /** The view path: a symlink to the real view directory, made or replaced. */
+  readonly root: string;
   /** Default `symlink`. */
   readonly linkType?: ViewLinkType;
+}
+
+/** One file of a view: where it goes and the file in a prefix it links to. */
+export interface ViewFile {
+  /** Path relative to the view root. */
+  readonly path: string;
+  /** Absolute path of the file in its prefix. */
+  readonly target: string;
+  /** The target is itself a symlink (a hard link goes to what it points at). */
+  readonly targetIsSymlink: boolean;
+}
+
+/** The tree of a view, as {@link planView} computes it. */
+export interface ViewPlan {
+  /** Specs linked into the view, in the order they were merged. */
+  readonly specs: readonly SpecNode[];
+  /** Selected specs left out because their prefix does not exist (not installed). */
+  readonly notInstalled: readonly SpecNode[];
+  /** Directories to make, relative to the view root, parents first. */
+  readonly directories: readonly string[];
+  /** Files to link, in merge order. */
+  readonly files: readonly ViewFile[];
+  /** Paths where two packages had different files; the first was kept. */
+  readonly ignoredConflicts: readonly { path: string; kept: string; dropped: string }[];
 }
 
 /** What {@link buildView} did. */
@@ -182,12 +215,7 @@ export async function buildView(options: BuildViewOptions): Promise<ViewResult> 
   if (linkType === "copy") {
     throw new UsageError(`view ${root}: link_type copy (relocated copies) is not supported`);
   }
-  const selected = specsForView(options.specs, options);
-  const specs: SpecNode[] = [];
-  const notInstalled: SpecNode[] = [];
-  for (const node of selected) {
-    (await exists(options.prefixOf(node)) ? specs : notInstalled).push(node);
-  }
+  const { specs, notInstalled } = await installedSpecs(options, diskTree);
   const hash = contentHash(root, options, specs);
   const target = join(dirname(root), `._${basename(root)}`, hash);
   const old = await currentTarget(root);
@@ -196,7 +224,7 @@ export async function buildView(options: BuildViewOptions): Promise<ViewResult> 
     return { ...base, ignoredConflicts: [], unchanged: true };
   }
 
-  const plan = await planView(root, specs, options);
+  const plan = await mergeView(root, specs, options, diskTree);
   await checkTarget(root, target);
   await clearRoot(root);
   const tmpLink = join(
@@ -213,11 +241,7 @@ export async function buildView(options: BuildViewOptions): Promise<ViewResult> 
     await Deno.remove(tmpLink).catch(() => {});
     throw e;
   }
-  const ignoredConflicts = plan.ignored.map((c) => ({
-    path: c.path,
-    kept: c.kept.spec,
-    dropped: c.dropped.spec,
-  }));
+  const ignoredConflicts = ignoredOf(plan);
   // Only a directory beside the new one is ours to remove: a user's own symlink target is not.
   if (old && old !== target && dirname(old) === dirname(target) && await exists(old)) {
     await Deno.remove(old, { recursive: true });
@@ -226,11 +250,68 @@ export async function buildView(options: BuildViewOptions): Promise<ViewResult> 
   return { ...base, ignoredConflicts, unchanged: false };
 }
 
+/**
+ * The tree of the view of `options.specs`, without writing anything: the directories to make
+ * and the files to link, by the rules of {@link buildView} (which builds exactly this tree),
+ * read from `options.tree` (default the local filesystem). This is how a view can be made
+ * elsewhere than on disk, e.g. as an image layer of symlinks.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "@spackle/spackle";
+ * import { planView } from "@spackle/spackle/view";
+ * const store = await openStore("/opt/spack/opt/spack");
+ * const plan = await planView({
+ *   root: "/opt/view",
+ *   specs: store.specs.map((s) => s.spec),
+ *   prefixOf: (node) => store.prefixOf(node),
+ * });
+ * for (const file of plan.files) console.log(`/opt/view/${file.path} -> ${file.target}`);
+ * ```
+ * @throws {ViewConflictError} when a file meets a directory at one path, two specs of one
+ *   package project to the same place, or package metadata clashes.
+ * @throws {UsageError} for an unknown projection field.
+ */
+export async function planView(options: PlanViewOptions): Promise<ViewPlan> {
+  const tree = options.tree ?? diskTree;
+  const { specs, notInstalled } = await installedSpecs(options, tree);
+  const plan = await mergeView(options.root, specs, options, tree);
+  return {
+    specs,
+    notInstalled,
+    directories: [...plan.dirs.keys()],
+    files: [...plan.files].map(([path, src]) => ({
+      path,
+      target: src.path,
+      targetIsSymlink: src.symlink,
+    })),
+    ignoredConflicts: ignoredOf(plan),
+  };
+}
+
+/** The selected specs, split by whether their prefix exists in `tree`. */
+async function installedSpecs(
+  options: PlanViewOptions,
+  tree: ViewTree,
+): Promise<{ specs: SpecNode[]; notInstalled: SpecNode[] }> {
+  const specs: SpecNode[] = [];
+  const notInstalled: SpecNode[] = [];
+  for (const node of specsForView(options.specs, options)) {
+    (await tree.exists(options.prefixOf(node)) ? specs : notInstalled).push(node);
+  }
+  return { specs, notInstalled };
+}
+
+function ignoredOf(plan: MergePlan): ViewPlan["ignoredConflicts"] {
+  return plan.ignored.map((c) => ({ path: c.path, kept: c.kept.spec, dropped: c.dropped.spec }));
+}
+
 /** The merge plan: projections checked, package files, then each package's metadata. */
-async function planView(
+async function mergeView(
   root: string,
   specs: readonly SpecNode[],
-  options: BuildViewOptions,
+  options: PlanViewOptions,
+  tree: ViewTree,
 ): Promise<MergePlan> {
   const projections = new Map<string, string>();
   const metaSeen = new Map<string, SpecNode>();
@@ -251,7 +332,7 @@ async function planView(
     }
     metaSeen.set(meta, node);
   }
-  const plan = new MergePlan(root);
+  const plan = new MergePlan(root, tree);
   for (const node of specs) {
     await plan.merge(options.prefixOf(node), projections.get(node.hash)!, shortSpec(node), {
       ignoreMeta: true,
@@ -261,7 +342,7 @@ async function planView(
   for (const node of specs) {
     const meta = metaDir(projections.get(node.hash)!, node.name);
     const source = join(options.prefixOf(node), ".spack");
-    if (await exists(source)) {
+    if (await tree.exists(source)) {
       await plan.merge(source, meta, shortSpec(node), { ignoreMeta: false, strict: true });
     } else plan.addProjection(meta, shortSpec(node));
   }

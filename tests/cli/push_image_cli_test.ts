@@ -27,7 +27,7 @@ Deno.test("CLI: push --base-image makes spec images runnable, --tag adds an envi
 
     // The base layer, then the library, then the program.
     const env = JSON.parse(await skopeo("inspect", `oci:${cache}:sample-env`));
-    assert.equal(env.Layers.length, 3);
+    assert.equal(env.Layers.length, 4); // base, two specs, sbang
     const hello = join(samplePrefix("sample-hello"), "bin", "hello");
     const envRoot = await unpackImage(cache, "sample-env", join(work, "bundle-env"));
     const run = await runChrooted(envRoot, [hello]);

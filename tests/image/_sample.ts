@@ -19,6 +19,7 @@ export const SAMPLE = JSON.parse(
   specs: { name: string; hash: string; prefix: string }[];
   run: string;
   root: string;
+  unpaddedRoot: string;
 };
 
 /** Install prefix of sample package `name` (as built, which images keep). */
@@ -51,14 +52,15 @@ export async function unpackImage(dir: string, tag: string, bundle: string): Pro
 }
 
 /**
- * Runs `argv` chrooted into `rootfs` with only `PATH=path` set, with `/proc` mounted in a
- * private mount namespace (the sample program checks `/proc/self/exe`); needs root. Returns the
- * exit code and output.
+ * Runs `argv` chrooted into `rootfs` with only `PATH=path` and `env` set, with `/proc` mounted
+ * in a private mount namespace (the sample program checks `/proc/self/exe`); needs root.
+ * Returns the exit code and output.
  */
 export async function runChrooted(
   rootfs: string,
   argv: string[],
   path = "/usr/bin:/bin",
+  env: Readonly<Record<string, string>> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command("unshare", {
     args: [
@@ -71,7 +73,7 @@ export async function runChrooted(
       path,
       ...argv,
     ],
-    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+    env: { ...env, PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
     clearEnv: true,
     stdin: "null",
   }).output();

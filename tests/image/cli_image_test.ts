@@ -35,7 +35,6 @@ Deno.test("spackle image compose: any subset of a cache's specs, to a directory 
       await buildBaseImage(baseDir, work);
       const cache = join(work, "cache");
       await sampleCache(cache);
-      const hello = samplePrefix("sample-hello");
       const greet = samplePrefix("sample-libgreet");
 
       // Only the library, into a plain directory (an OCI layout), with the options.
@@ -59,6 +58,8 @@ Deno.test("spackle image compose: any subset of a cache's specs, to a directory 
         "GREETING=hi",
         "--env",
         "LANG=C.UTF-8",
+        "--env-var",
+        "PKG_CONFIG_PATH=/custom",
         "--label",
         "org.example.team=hpc",
       );
@@ -67,7 +68,11 @@ Deno.test("spackle image compose: any subset of a cache's specs, to a directory 
       assert.equal(lib.manifest.layers.length, 2);
       assert.deepEqual(lib.config.config.Entrypoint, ["/bin/sh", "-c"]);
       assert.deepEqual(lib.config.config.Cmd, ["true"]);
-      assert.equal(envOf(lib.config.config.Env, "PATH"), `${greet}/bin:/usr/bin:/bin`);
+      // The library has no bin directory: PATH is the base's.
+      assert.equal(envOf(lib.config.config.Env, "PATH"), "/usr/bin:/bin");
+      // --env-var overrides a search path computed from the layers.
+      assert.equal(envOf(lib.config.config.Env, "PKG_CONFIG_PATH"), "/custom");
+      assert.equal(envOf(lib.config.config.Env, "CMAKE_PREFIX_PATH"), greet);
       assert.equal(envOf(lib.config.config.Env, "GREETING"), "hi");
       assert.equal(envOf(lib.config.config.Env, "LANG"), "C.UTF-8");
       const info = JSON.parse(await skopeo("inspect", `oci:${out}:lib`));
@@ -87,10 +92,13 @@ Deno.test("spackle image compose: any subset of a cache's specs, to a directory 
         "--tag",
         "hello-app",
         "--squash",
+        "--view",
+        "/opt/view",
       );
       const app = await readRegistryImage(registry.url, "spack/cache", "hello-app");
-      assert.equal(app.manifest.layers.length, 2);
-      assert.equal(envOf(app.config.config.Env, "PATH"), `${hello}/bin:${greet}/bin:/usr/bin:/bin`);
+      assert.equal(app.manifest.layers.length, 4); // base, squashed specs, sbang, view
+      assert.equal(envOf(app.config.config.Env, "PATH"), "/opt/view/bin:/usr/bin:/bin");
+      assert.equal(envOf(app.config.config.Env, "PKG_CONFIG_PATH"), "/opt/view/lib/pkgconfig");
 
       await assert.rejects(
         image("compose", "no-such-spec", "--from", cache, "--target", out, "--tag", "x"),

@@ -17,12 +17,27 @@ import { startRegistry } from "../_support/registry.ts";
 import { withTempDir } from "../_support/temp.ts";
 import { skopeo } from "../oci/_skopeo.ts";
 import { envOf, layoutBlob, readLayoutImage, readRegistryImage, sha256 } from "./_layout.ts";
-import { runChrooted, sampleCache, sampleHash, samplePrefix, unpackImage } from "./_sample.ts";
+import {
+  runChrooted,
+  SAMPLE,
+  sampleCache,
+  sampleHash,
+  samplePrefix,
+  unpackImage,
+} from "./_sample.ts";
 
 const HELLO = samplePrefix("sample-hello");
 const GREET = samplePrefix("sample-libgreet");
-// Roots first, each once, then the base's PATH (which the base sets to BASE_PATH).
-const EXPECTED_PATH = `${HELLO}/bin:${GREET}/bin:${BASE_PATH}`;
+// Roots first, each once, then the base's PATH (which the base sets to BASE_PATH); the library
+// has no bin directory, so none is put on PATH.
+const EXPECTED_PATH = `${HELLO}/bin:${BASE_PATH}`;
+// The other search paths of Spack's prefix inspections, for the directories that exist.
+// sample-hello's long-shebang script runs through this launcher, which gets a layer of its own.
+const SBANG = `${SAMPLE.unpaddedRoot}/bin/sbang`;
+const SEARCH_PATHS = [
+  `PKG_CONFIG_PATH=${GREET}/lib/pkgconfig`,
+  `CMAKE_PREFIX_PATH=${HELLO}:${GREET}`,
+];
 
 Deno.test("an image composed from an OCI cache onto a minimal base runs the program at its prefix", async () => {
   await withTempDir(async (work) => {
@@ -38,7 +53,7 @@ Deno.test("an image composed from an OCI cache onto a minimal base runs the prog
       target: `oci-layout:${out}:app`,
     });
     assert.equal(result.reference, `oci-layout:${out}:app`);
-    assert.equal(result.layers, 3);
+    assert.equal(result.layers, 4);
 
     // The cache's spec image of sample-hello has the layers in dependency order: reused as is.
     const specImage = readLayoutImage(
@@ -56,13 +71,22 @@ Deno.test("an image composed from an OCI cache onto a minimal base runs the prog
         size: l.size,
       })),
       ...specImage.manifest.layers,
+      image.manifest.layers[3], // sbang
     ]);
     assert.deepEqual(image.config.rootfs, {
       type: "layers",
-      diff_ids: [base.layers[0].diffId, ...specImage.config.rootfs.diff_ids],
+      diff_ids: [
+        base.layers[0].diffId,
+        ...specImage.config.rootfs.diff_ids,
+        image.config.rootfs.diff_ids[3],
+      ],
     });
     // The base config is kept: its variables, command, created time and history.
-    assert.deepEqual(image.config.config.Env, [`PATH=${EXPECTED_PATH}`, "BASE_IMAGE=minimal"]);
+    assert.deepEqual(image.config.config.Env, [
+      `PATH=${EXPECTED_PATH}`,
+      "BASE_IMAGE=minimal",
+      ...SEARCH_PATHS,
+    ]);
     assert.deepEqual(image.config.config.Cmd, ["/bin/sh"]);
     assert.equal(image.config.created, BASE_CREATED);
     assert.equal(image.config.architecture, base.config.architecture);
@@ -73,17 +97,28 @@ Deno.test("an image composed from an OCI cache onto a minimal base runs the prog
         `spackle image compose sample-libgreet@1.0/${sampleHash("sample-libgreet").slice(0, 7)}`,
       ],
       [BASE_CREATED, `spackle image compose sample-hello@1.0/${hello.node.hash.slice(0, 7)}`],
+      [BASE_CREATED, `spackle image compose: sbang ${SBANG}`],
     ]);
-    const roots = `sample-hello@1.0/${hello.node.hash}`;
-    assert.equal(image.config.config.Labels?.[SPECS_LABEL], roots);
+    // What registry UIs show, from the specs; the spec list; the base image's digest.
+    const described = {
+      "org.opencontainers.image.title": "sample-hello",
+      "org.opencontainers.image.version": "1.0",
+      "org.opencontainers.image.description": "Spack packages sample-hello@1.0 and 1 dependency",
+      "org.opencontainers.image.created": BASE_CREATED,
+      [SPECS_LABEL]: `sample-hello@1.0/${hello.node.hash}`,
+    };
     assert.deepEqual(image.manifest.annotations, {
-      [SPECS_LABEL]: roots,
+      ...described,
       "org.opencontainers.image.base.digest": base.digest,
     });
+    for (const [key, value] of Object.entries(described)) {
+      assert.equal(image.config.config.Labels?.[key], value, key);
+    }
 
     // An independent client reads it.
     const info = JSON.parse(await skopeo("inspect", `oci:${out}:app`));
     assert.equal(info.Digest, result.digest);
+    assert.equal(info.Labels["org.opencontainers.image.title"], "sample-hello");
     assert.deepEqual(info.Layers, image.manifest.layers.map((l) => l.digest));
 
     // Unpacked, the program runs at its original prefix, found through the image's PATH.
@@ -121,6 +156,7 @@ Deno.test("an image composed from an OCI cache onto a minimal base runs the prog
     assert.deepEqual(customized.config.Env, [
       `PATH=${EXPECTED_PATH}`,
       "BASE_IMAGE=replaced",
+      ...SEARCH_PATHS,
       "GREETING=hi",
     ]);
     assert.equal(customized.config.Labels?.["org.example.team"], "hpc");
@@ -173,11 +209,13 @@ Deno.test("compose into a registry: from a URL-layout cache onto a Docker base, 
         [
           [base.layers[0].digest, base.layers[0].size],
           ...[greet, own].map((t) => [t.digest, t.size]),
+          [docker.manifest.layers[3].digest, docker.manifest.layers[3].size], // sbang
         ],
       );
       assert.deepEqual(docker.config.rootfs.diff_ids, [
         base.layers[0].diffId,
         ...[greet, own].map((t) => sha256(gunzipSync(t.bytes))),
+        docker.config.rootfs.diff_ids[3],
       ]);
       assert.equal(envOf(docker.config.config.Env, "PATH"), EXPECTED_PATH);
       const info = JSON.parse(
@@ -189,7 +227,8 @@ Deno.test("compose into a registry: from a URL-layout cache onto a Docker base, 
       );
       assert.equal(info.Digest, result.digest);
 
-      // Cache and base in the same registry as the target: every layer is mounted.
+      // Cache and base in the same registry as the target: every layer is mounted, but the
+      // sbang launcher's, which is made here.
       const ociBase = join(work, "base-oci");
       await buildBaseImage(ociBase, work);
       await skopeo(
@@ -210,7 +249,7 @@ Deno.test("compose into a registry: from a URL-layout cache onto a Docker base, 
         onProgress: (e) => events.push(e),
       });
       const how = events.map((e) => e.kind === "message" ? e.text.split(": ").at(-1) : "");
-      assert.deepEqual(how, ["mounted", "mounted", "mounted"]);
+      assert.deepEqual(how, ["mounted", "mounted", "mounted", "uploaded"]);
       const image = await readRegistryImage(registry.url, "images/mounted", "1");
       assert.equal(image.digest, mounted.digest);
       assert.equal(
@@ -225,7 +264,7 @@ Deno.test("compose into a registry: from a URL-layout cache onto a Docker base, 
         ),
       );
       assert.equal(inspected.Digest, mounted.digest);
-      assert.equal(inspected.Layers.length, 3);
+      assert.equal(inspected.Layers.length, 4);
     });
   } finally {
     await registry.stop();
@@ -291,12 +330,12 @@ Deno.test("without a base, the image holds the spec layers alone", async () => {
     const result = await composeImage({ mirror, specs: [hello], target: `oci-layout:${out}` });
     assert.equal(result.reference, `oci-layout:${out}:latest`);
     const image = readLayoutImage(out, "latest");
-    assert.equal(image.manifest.layers.length, 2);
+    assert.equal(image.manifest.layers.length, 3); // libgreet, hello, sbang
     assert.equal(image.config.architecture, hostArch());
     assert.equal(image.config.os, "linux");
     // Spack's default PATH follows the packages' bin directories (§4.5).
-    assert.deepEqual(image.config.config.Env, [`PATH=${HELLO}/bin:${GREET}/bin:/bin:/usr/bin`]);
-    assert.equal(image.config.history?.length, 2);
+    assert.deepEqual(image.config.config.Env, [`PATH=${HELLO}/bin:/bin:/usr/bin`, ...SEARCH_PATHS]);
+    assert.equal(image.config.history?.length, 3);
     assert.equal(image.manifest.annotations?.["org.opencontainers.image.base.digest"], undefined);
     const info = JSON.parse(await skopeo("inspect", `oci:${out}:latest`));
     assert.equal(info.Digest, result.digest);

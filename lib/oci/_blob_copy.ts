@@ -2,7 +2,7 @@
 // repository of the same registry when possible, else streamed from the source (never
 // buffered whole, never recompressed).
 
-import type { ImageRepository } from "../oci/repository.ts";
+import type { ImageRepository } from "./repository.ts";
 import type { PushBlobResult } from "../registry/client.ts";
 
 /** Where a blob can be read from. */

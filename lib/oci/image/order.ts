@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type ConcreteSpec, edgesOf, isExternal, type SpecNode } from "../spec/spec.ts";
+import { type ConcreteSpec, edgesOf, isExternal, type SpecNode } from "../../spec/spec.ts";
 
 /**
  * The nodes that get a layer in an image of `specs`: each spec and its transitive link and run
@@ -13,7 +13,7 @@ import { type ConcreteSpec, edgesOf, isExternal, type SpecNode } from "../spec/s
  *
  * @example
  * ```ts
- * import { imageLayerOrder } from "@spackle/spackle/image";
+ * import { imageLayerOrder } from "@spackle/spackle/oci";
  * const libz = { name: "zlib", hash: "z".repeat(32) };
  * const app = {
  *   name: "app",

@@ -1,13 +1,13 @@
 /**
  * Image configs (OCI image-spec `config.md`, the same JSON in Docker's format) for images made
  * of a base image plus package layers: the base's config kept, `rootfs.diff_ids` and `history`
- * extended layer by layer, `Env` PATH extended with the packages' `bin` directories, and a
+ * extended layer by layer, `Env` search paths (PATH, …) led by the packages' directories, and a
  * deterministic `created`. Spack's image environment is the model (build cache format reference
  * §4.3, §4.5, §4.6), without its duplicated PATH entries and missing history (§8 item 10).
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../../errors.ts";
 import type { ImagePlatform } from "./platform.ts";
 
 /** The PATH Spack starts from before the base image's `Env` is applied (§4.5). */
@@ -32,8 +32,13 @@ export interface ImageConfigInput {
   /** Layers added on top of the base, bottom first. */
   readonly added: readonly AddedLayer[];
   /** Directories put ahead of the base's PATH, in order (duplicates dropped). */
-  readonly path: readonly string[];
-  /** Variables set after PATH is computed (a `PATH` here replaces it). */
+  readonly path?: readonly string[];
+  /**
+   * Directories put ahead of the base's value of each search-path variable (`PATH`,
+   * `PKG_CONFIG_PATH`, …), in order, before `path`; duplicates dropped.
+   */
+  readonly searchPaths?: Readonly<Record<string, readonly string[]>>;
+  /** Variables set after the search paths are computed (a `PATH` here replaces it). */
   readonly env?: Readonly<Record<string, string>>;
   /** `config.Entrypoint`; setting it without `cmd` clears the base's `Cmd`, as Docker does. */
   readonly entrypoint?: readonly string[];
@@ -53,7 +58,7 @@ export interface ImageConfigInput {
  *
  * @example
  * ```ts
- * import { imageCreated } from "@spackle/spackle/image";
+ * import { imageCreated } from "@spackle/spackle/oci";
  * imageCreated({ created: "2026-01-01T00:00:00Z" }); // "2026-01-01T00:00:00Z"
  * imageCreated(undefined); // SOURCE_DATE_EPOCH as RFC 3339, else "1970-01-01T00:00:00Z"
  * ```
@@ -74,19 +79,22 @@ export function imageCreated(
 
 /**
  * `config.Env` of a composed image: `PATH` first (Spack's `/bin:/usr/bin` unless the base sets
- * it), with `path` ahead of the base's entries and every directory once; then the base's other
- * variables in their order; then `overrides`.
+ * it), then the base's other variables in their order, then new variables; each search-path
+ * variable of `paths` (an array: PATH alone) has its directories put ahead of the base's
+ * value, every directory once; then `overrides` replace or add variables.
  *
  * @example
  * ```ts
- * import { imageEnv } from "@spackle/spackle/image";
+ * import { imageEnv } from "@spackle/spackle/oci";
  * imageEnv(["LANG=C", "PATH=/usr/bin:/bin"], ["/opt/app/bin", "/usr/bin"]);
  * // ["PATH=/opt/app/bin:/usr/bin:/bin", "LANG=C"]
+ * imageEnv(["PATH=/bin"], { PATH: ["/opt/app/bin"], PKG_CONFIG_PATH: ["/opt/app/lib/pkgconfig"] });
+ * // ["PATH=/opt/app/bin:/bin", "PKG_CONFIG_PATH=/opt/app/lib/pkgconfig"]
  * ```
  */
 export function imageEnv(
   baseEnv: unknown,
-  path: readonly string[],
+  paths: readonly string[] | Readonly<Record<string, readonly string[]>>,
   overrides: Readonly<Record<string, string>> = {},
 ): string[] {
   const vars = new Map<string, string | undefined>([["PATH", DEFAULT_PATH]]);
@@ -97,10 +105,18 @@ export function imageEnv(
     if (eq < 0) vars.set(entry, undefined);
     else vars.set(entry.slice(0, eq), entry.slice(eq + 1));
   }
-  const dirs = [...path, ...(vars.get("PATH") ?? "").split(":")].filter((d) => d !== "");
-  vars.set("PATH", [...new Set(dirs)].join(":"));
+  const byVariable = isStringArray(paths) ? { PATH: paths } : paths;
+  for (const [variable, ahead] of Object.entries(byVariable)) {
+    if (ahead.length === 0 && variable !== "PATH") continue;
+    const dirs = [...ahead, ...(vars.get(variable) ?? "").split(":")].filter((d) => d !== "");
+    vars.set(variable, [...new Set(dirs)].join(":"));
+  }
   for (const [key, value] of Object.entries(overrides)) vars.set(key, value);
   return [...vars].map(([key, value]) => value === undefined ? key : `${key}=${value}`);
+}
+
+function isStringArray(value: unknown): value is readonly string[] {
+  return Array.isArray(value);
 }
 
 /**
@@ -112,7 +128,7 @@ export function imageEnv(
  *
  * @example
  * ```ts
- * import { imageConfig } from "@spackle/spackle/image";
+ * import { imageConfig } from "@spackle/spackle/oci";
  * const config = imageConfig({
  *   baseLayers: 0,
  *   platform: { os: "linux", architecture: "amd64" },
@@ -137,7 +153,9 @@ export function imageConfig(input: ImageConfigInput): Record<string, unknown> {
   config.os ??= input.platform.os;
 
   const container = { ...(config.config as Record<string, unknown> | undefined) };
-  container.Env = imageEnv(container.Env, input.path, input.env);
+  const searchPaths = { ...input.searchPaths };
+  searchPaths.PATH = [...(searchPaths.PATH ?? []), ...(input.path ?? [])];
+  container.Env = imageEnv(container.Env, searchPaths, input.env);
   if (input.entrypoint) {
     container.Entrypoint = [...input.entrypoint];
     if (!input.cmd) delete container.Cmd;

@@ -4,14 +4,19 @@
  *
  * @module
  */
-import { FormatError, NotFoundError } from "../errors.ts";
-import { type ImageLocation, openImageRepository, parseImageLocation } from "../oci/open.ts";
-import type { ImageRepository } from "../oci/repository.ts";
-import type { Manifest, RegistryClientOptions } from "../registry/client.ts";
-import { DOCKER_MANIFEST_LIST, OCI_INDEX } from "../registry/media_types.ts";
-import { readAll } from "../stream/io.ts";
+import { FormatError, NotFoundError } from "../../errors.ts";
+import {
+  DEFAULT_IMAGE_TAG,
+  formatImageLocation,
+  type ImageLocation,
+  openImageRepository,
+  parseImageLocation,
+} from "../open.ts";
+import type { ImageRepository } from "../repository.ts";
+import type { Manifest, RegistryClientOptions } from "../../registry/client.ts";
+import { DOCKER_MANIFEST_LIST, OCI_INDEX } from "../../registry/media_types.ts";
+import { readAll } from "../../stream/io.ts";
 import { PlatformMismatchError } from "./errors.ts";
-import { DEFAULT_IMAGE_TAG, formatImageLocation } from "./location.ts";
 import { type ManifestFormat, manifestFormat, OCI_FORMAT } from "./manifest.ts";
 import { formatPlatform, type ImagePlatform } from "./platform.ts";
 import type { ContentDescriptor } from "./types.ts";
@@ -55,7 +60,7 @@ interface ManifestDocument {
  *
  * @example
  * ```ts
- * import { resolveBaseImage } from "@spackle/spackle/image";
+ * import { resolveBaseImage } from "@spackle/spackle/oci";
  * const base = await resolveBaseImage("debian:12", { architecture: "amd64", os: "linux" });
  * console.log(base.layers.length, base.format.manifest);
  * ```

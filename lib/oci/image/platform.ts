@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { FormatError } from "../errors.ts";
-import { shortSpec, type SpecNode } from "../spec/spec.ts";
+import { FormatError } from "../../errors.ts";
+import { shortSpec, type SpecNode } from "../../spec/spec.ts";
 import { PlatformMismatchError } from "./errors.ts";
 
 /** An image platform: `architecture` (GOARCH, e.g. `amd64`) and `os` (e.g. `linux`). */
@@ -27,7 +27,7 @@ const ARM_VENDORS = new Set(["ARM", "Cavium", "Fujitsu", "Apple", "HiSilicon", "
  *
  * @example
  * ```ts
- * import { goArch } from "@spackle/spackle/image";
+ * import { goArch } from "@spackle/spackle/oci";
  * goArch({ name: "zlib", hash: "x", arch: { platform: "linux", platform_os: "debian12", target: "x86_64" } }); // "amd64"
  * ```
  */
@@ -50,7 +50,7 @@ export function goArch(node: SpecNode): string {
  *
  * @example
  * ```ts
- * import { formatPlatform } from "@spackle/spackle/image";
+ * import { formatPlatform } from "@spackle/spackle/oci";
  * formatPlatform({ os: "linux", architecture: "arm64" }); // "linux/arm64"
  * ```
  */
@@ -69,7 +69,7 @@ export function formatPlatform(platform: ImagePlatform): string {
  * @example
  * ```ts
  * import { openMirror } from "@spackle/spackle";
- * import { formatPlatform, specsPlatform } from "@spackle/spackle/image";
+ * import { formatPlatform, specsPlatform } from "@spackle/spackle/oci";
  * const specs = await (await openMirror("./cache")).listSpecs();
  * console.log(formatPlatform(specsPlatform(specs.map((spec) => spec.node)))); // "linux/amd64"
  * ```
