@@ -11,6 +11,7 @@ import { forEachConcurrently } from "../concurrency.ts";
 import { join } from "node:path";
 import { FormatError, NotFoundError, UsageError } from "../errors.ts";
 import type { ProgressListener } from "../events.ts";
+import { blameBlob } from "../mirror/blame.ts";
 import { OciMirror } from "../mirror/oci.ts";
 import type { Mirror } from "../mirror/types.ts";
 import {
@@ -26,6 +27,7 @@ import { compactJson } from "../spec/json.ts";
 import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../spec/spec.ts";
 import { sha256Hex } from "../stream/digest.ts";
 import { streamOf } from "../stream/io.ts";
+import { verifyLength } from "../stream/limit.ts";
 import { assertDisjointPrefixes } from "../tar/member_policy.ts";
 import { type BaseImage, resolveBaseImage, SCRATCH } from "../oci/image/base.ts";
 import { imageConfig, imageCreated } from "../oci/image/config.ts";
@@ -556,10 +558,12 @@ async function inspectPackage(
       throw e;
     }
     const where = `${name} layer ${layer.digest}`;
-    const info = await inspectPackageTarball(blob, where, {
-      whole: true,
-      rewritten,
-      listing: true,
+    const info = await inspectPackageTarball(
+      blob.pipeThrough(verifyLength(layer.size, where)),
+      where,
+      { whole: true, rewritten, listing: true },
+    ).catch(async (e) => {
+      throw await blameBlob(() => mirror.fetchBlob(layer.digest, layer.size), e);
     });
     if (info.diffId !== layer.diffId) {
       throw new FormatError(
@@ -585,6 +589,8 @@ async function inspectPackage(
     whole: true,
     rewritten,
     listing: true,
+  }).catch(async (e) => {
+    throw await blameBlob(open, e);
   });
   return {
     node: spec.node,

@@ -12,7 +12,7 @@ import { dirname, resolve } from "node:path";
 import { parseBuildInfo } from "../buildcache/buildinfo.ts";
 import { InstallError, NotFoundError, SpackleError } from "../errors.ts";
 import { countBytes, type ProgressListener } from "../events.ts";
-import { blameTarball } from "../mirror/blame.ts";
+import { blameBlob } from "../mirror/blame.ts";
 import type { CacheEntry, Mirror } from "../mirror/types.ts";
 import { ElfGrowError } from "../relocate/elf.ts";
 import { CannotGrowStringError } from "../relocate/errors.ts";
@@ -224,7 +224,7 @@ async function installOne(
       .pipeThrough(guard.expanded);
     const extracted = await extractPackageTarball(tarball, staging, { source: entry.source })
       .catch(async (e) => {
-        throw await blameTarball(mirror, entry, e);
+        throw await blameBlob(() => mirror.openTarball(entry), e);
       });
     const info = parseBuildInfo(
       extracted.buildinfo,

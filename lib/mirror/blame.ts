@@ -7,22 +7,21 @@
  * @module
  */
 import { DigestMismatchError, SizeMismatchError } from "../errors.ts";
-import type { CacheEntry, Mirror } from "./types.ts";
 
 /**
- * The error to report for `error`, raised while `entry`'s tarball was being read: a
+ * The error to report for `error`, raised while a blob was being read: a
  * {@link DigestMismatchError} or {@link SizeMismatchError} when the blob itself is damaged (its
- * message naming the blob, `error` as its cause), else `error` unchanged. Costs a second download,
- * only on this failure path; the read is bounded by the entry's declared size.
+ * message naming the blob, `error` as its cause), else `error` unchanged. `open` reads the blob
+ * again, checked against its digest and declared size (e.g. `Mirror.openTarball`), which costs a
+ * second download, only on this failure path.
  */
-export async function blameTarball(
-  mirror: Mirror,
-  entry: CacheEntry,
+export async function blameBlob(
+  open: () => Promise<ReadableStream<Uint8Array>>,
   error: unknown,
 ): Promise<unknown> {
   if (error instanceof DigestMismatchError || error instanceof SizeMismatchError) return error;
   try {
-    await (await mirror.openTarball(entry)).pipeTo(new WritableStream());
+    await (await open()).pipeTo(new WritableStream());
   } catch (e) {
     if (e instanceof DigestMismatchError || e instanceof SizeMismatchError) {
       (e as Error & { cause?: unknown }).cause ??= error;
