@@ -219,7 +219,11 @@ export class S3Store implements ObjectStore {
    *
    * @throws {StorageRequestError} as {@link S3Store.get} does, or when S3 sends no ETag.
    */
-  async getVersioned(key: string): Promise<VersionedObject | undefined> {
+  getVersioned(key: string): Promise<VersionedObject | undefined> {
+    return this.#getVersioned(key, 0);
+  }
+
+  async #getVersioned(key: string, attempt: number): Promise<VersionedObject | undefined> {
     const label = { method: "GET", where: this.#where(key) };
     const res = await this.#send(label, await this.#objectUrl(key));
     if (res.status === 404) {
@@ -229,7 +233,13 @@ export class S3Store implements ObjectStore {
     }
     const version = res.headers.get("etag");
     if (res.status !== 200 || !version) throw await this.#failure(label, res);
-    return { bytes: new Uint8Array(await res.arrayBuffer()), version };
+    try {
+      return { bytes: new Uint8Array(await res.arrayBuffer()), version };
+    } catch (e) {
+      // A small object cut off mid-body: read it again (the version may have changed too).
+      if (attempt >= 3) throw new StorageRequestError("GET", label.where, 200, errorText(e));
+      return await this.#getVersioned(key, attempt + 1);
+    }
   }
 
   /**

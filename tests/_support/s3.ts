@@ -109,7 +109,9 @@ function conditionalProxy(upstream: string): Deno.HttpServer<Deno.NetAddr> {
     const ifNoneMatch = req.headers.get("if-none-match");
     if (req.method !== "PUT" || (ifMatch === null && ifNoneMatch === null)) {
       const res = await forward(req);
-      return new Response(res.body, res);
+      // Buffered: s3rver sharing this process's event loop with the proxy stalls streamed bodies.
+      const empty = req.method === "HEAD" || res.status === 204 || res.status === 304;
+      return new Response(empty ? null : await res.arrayBuffer(), res);
     }
     const key = new URL(req.url).pathname;
     const body = await req.arrayBuffer();
