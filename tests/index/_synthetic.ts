@@ -15,17 +15,23 @@ import { makeSpec } from "../store/_specs.ts";
 const EDGE_TYPES: DepType[][] = [["build", "link"], ["link", "run"], ["build"], ["link"]];
 
 /**
- * `count` specs named `<prefix>-<i>`, each depending on up to four of the 40 specs made before
- * it (so closures average a few dozen nodes, like a real stack), dependencies first.
+ * `count` specs named `<prefix>-<i>` in nine tiers (`i % 9`): a spec of tier `t` depends on two
+ * to five specs of lower tiers among the 200 made before it, so DAGs share dependencies and,
+ * from a few thousand specs on, closures average about 27 nodes as in a real stack, whatever
+ * `count`. Dependencies come first.
  */
 export function syntheticSpecs(count: number, seed = 1, prefix = "pkg"): ConcreteSpec[] {
   const random = seededRandom(seed);
   const specs: ConcreteSpec[] = [];
   for (let i = 0; i < count; i++) {
+    const tier = i % 9;
+    const lower = specs.slice(Math.max(0, i - 200)).filter((_, k, window) =>
+      (i - window.length + k) % 9 < tier
+    );
     const deps = new Map<string, ConcreteSpec>();
-    const want = i === 0 ? 0 : 1 + Math.floor(random() * 4);
+    const want = lower.length ? 2 + Math.floor(random() * 4) : 0;
     for (let d = 0; d < want; d++) {
-      const dep = specs[Math.max(0, i - 1 - Math.floor(random() * 40))];
+      const dep = lower[Math.floor(random() * lower.length)];
       deps.set(dep.node.hash, dep);
     }
     specs.push(makeSpec(
