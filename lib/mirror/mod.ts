@@ -15,6 +15,7 @@
  *
  * @module
  */
+export { defaultLocalCacheDir } from "./_local_cache.ts";
 export { fetchBlob, type FetchBlobOptions } from "./fetch_blob.ts";
 export { MirrorChain, MirrorChainError, type MirrorChainOptions } from "./chain.ts";
 export { OciMirror, type OciMirrorOptions } from "./oci.ts";

@@ -36,6 +36,7 @@ import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../s
 import { sha256Hex } from "../stream/digest.ts";
 import { readAll, streamOf } from "../stream/io.ts";
 import { verifyLength } from "../stream/limit.ts";
+import { type LocalBlobCache, localCacheFor } from "./_local_cache.ts";
 import type {
   CacheEntry,
   Mirror,
@@ -96,6 +97,12 @@ export interface OciMirrorOptions {
    * the tag back to see whether another writer replaced it (default 250).
    */
   indexSettleMs?: number;
+  /**
+   * Directory keeping the `index.spack` layers and spec configs downloaded from registries by
+   * digest, so an unchanged cache is listed by reading the index manifest only; `false` for
+   * none. Default: `$SPACKLE_CACHE_DIR` when set, else none.
+   */
+  localCache?: string | false;
 }
 
 /** Spec images read at once while scanning, unless told otherwise. */
@@ -138,6 +145,7 @@ export class OciMirror implements Mirror {
   readonly #rehash: boolean;
   readonly #jobs: number;
   readonly #settleMs: number;
+  readonly #localCache?: LocalBlobCache;
   // Blobs known to be in the repository (pushed or seen in this session): not asked for again.
   readonly #knownBlobs = new Set<string>();
   // Own layers of dependencies found in the repository, by DAG hash: each image is read once.
@@ -170,6 +178,7 @@ export class OciMirror implements Mirror {
     this.#rehash = options.verifySpecHashes ?? true;
     this.#jobs = options.jobs ?? DEFAULT_JOBS;
     this.#settleMs = options.indexSettleMs ?? 250;
+    this.#localCache = localCacheFor(options.localCache, this.url);
   }
 
   /** The registry repository or layout directory holding the images. */
@@ -191,7 +200,9 @@ export class OciMirror implements Mirror {
   }
 
   async #readBlob(digest: string, size?: number): Promise<Uint8Array> {
-    return await readAll(await this.fetchBlob(digest, size));
+    const download = async () => await readAll(await this.fetchBlob(digest, size));
+    if (!this.#localCache || !digest.startsWith("sha256:")) return await download();
+    return await this.#localCache.through(digest.slice("sha256:".length), download);
   }
 
   /**

@@ -38,6 +38,7 @@ import { readAll, streamOf } from "../stream/io.ts";
 import type { ObjectStore } from "../storage/types.ts";
 import { verifyClearsigned } from "../signing/clearsign.ts";
 import type { Signer } from "../signing/signer.ts";
+import { type LocalBlobCache, localCacheFor } from "./_local_cache.ts";
 import type {
   CacheEntry,
   Mirror,
@@ -72,6 +73,13 @@ export interface UrlMirrorOptions {
   verifySpecHashes?: boolean;
   /** Manifests and spec blobs read at once when scanning the cache (default 8). */
   jobs?: number;
+  /**
+   * Directory keeping the index and spec blobs downloaded from remote caches (HTTP, S3) by
+   * digest, so an unchanged cache is listed by reading its index manifest only; `false` for
+   * none. Default: `$SPACKLE_CACHE_DIR` when set, else none (`defaultLocalCacheDir()` gives
+   * the XDG location the CLI uses).
+   */
+  localCache?: string | false;
 }
 
 /**
@@ -91,6 +99,7 @@ export class UrlMirror implements Mirror {
   readonly #signer?: Signer;
   readonly #rehash: boolean;
   readonly #jobs: number;
+  readonly #localCache?: LocalBlobCache;
   #keyPublished?: Promise<string>;
 
   /** Wraps `store`. */
@@ -100,6 +109,7 @@ export class UrlMirror implements Mirror {
     this.#signer = options.signer;
     this.#rehash = options.verifySpecHashes ?? true;
     this.#jobs = options.jobs ?? DEFAULT_JOBS;
+    this.#localCache = localCacheFor(options.localCache, store.url);
   }
 
   /** See {@link Mirror.url}. */
@@ -122,9 +132,15 @@ export class UrlMirror implements Mirror {
   }
 
   async #readBlob(record: BlobRecord): Promise<Uint8Array> {
-    return await readAll(
-      await this.fetchBlob(`${record.checksumAlgorithm}:${record.checksum}`, record.contentLength),
-    );
+    const download = async () =>
+      await readAll(
+        await this.fetchBlob(
+          `${record.checksumAlgorithm}:${record.checksum}`,
+          record.contentLength,
+        ),
+      );
+    if (!this.#localCache || record.checksumAlgorithm !== "sha256") return await download();
+    return await this.#localCache.through(record.checksum, download);
   }
 
   /** See {@link Mirror.fetchBlob}. */
