@@ -14,20 +14,29 @@
  * `--huge` adds 30,000 specs (building that cache takes several minutes). `--cli` measures
  * another checkout's CLI against the same caches (e.g. the code before a change).
  *
+ * `--oci N` instead pushes N synthetic specs to a local registry (Debian's docker-registry,
+ * through a request-counting proxy) as `push -j 2 --update-index` does (existence check, then
+ * push, two specs at a time, dependencies first), in this process, and prints the registry
+ * requests made and the time taken.
+ *
  * @module
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { forEachConcurrently } from "../lib/concurrency.ts";
+import { OciMirror } from "../lib/mirror/oci.ts";
 import { UrlMirror } from "../lib/mirror/url.ts";
 import { FsStore } from "../lib/storage/fs.ts";
-import { pushSynthetic, syntheticSpecs } from "../tests/index/_synthetic.ts";
+import { startFaultProxy, startRegistry } from "../tests/_support/registry.ts";
+import { pushSynthetic, syntheticSpecs, tinyTarball } from "../tests/index/_synthetic.ts";
 
 const { values } = parseArgs({
   options: {
     sizes: { type: "string", default: "300,3000" },
     huge: { type: "boolean", default: false },
     cli: { type: "string", default: fileURLToPath(new URL("../cli.ts", import.meta.url)) },
+    oci: { type: "string" },
   },
 });
 const SAMPLE_STORE = fileURLToPath(new URL("../examples/sample-store/data", import.meta.url));
@@ -53,6 +62,57 @@ function row(size: number, step: string, m: { seconds: number; mb: number }): vo
     `${String(size).padStart(6)}  ${step.padEnd(28)} ${m.seconds.toFixed(2).padStart(8)} s ` +
       `${m.mb.toFixed(0).padStart(6)} MB`,
   );
+}
+
+/** Pushes `count` synthetic specs to a fresh registry; prints requests and seconds. */
+async function registryPush(count: number): Promise<void> {
+  const registry = await startRegistry();
+  const proxy = startFaultProxy(registry.url);
+  const dir = await Deno.makeTempDir({ prefix: "spackle-index-scale-" });
+  try {
+    const mirror = new OciMirror(`oci+http://${proxy.host}/bench/cache`, {
+      registry: { concurrency: 2 },
+    });
+    const specs = syntheticSpecs(count, 1);
+    const done = new Map<string, Promise<void>>();
+    const started = performance.now();
+    await forEachConcurrently(specs.length, 2, async (i) => {
+      const spec = specs[i];
+      const finished = Promise.withResolvers<void>();
+      done.set(spec.node.hash, finished.promise);
+      try {
+        if (await mirror.hasSpec(spec.node)) return;
+        const tarball = await tinyTarball(spec, dir);
+        await Promise.all(
+          [...spec.nodes.keys()].map((h) => h === spec.node.hash ? undefined : done.get(h)),
+        );
+        await mirror.pushSpec(spec, tarball);
+      } finally {
+        finished.resolve();
+      }
+    });
+    await mirror.updateIndex();
+    const seconds = (performance.now() - started) / 1000;
+    const kinds = Map.groupBy(proxy.requests, (r) => {
+      const [, what, ref] = /^\/v2\/(?:bench\/cache\/)?([^/?]*)\/?([^/?]*)/.exec(r.path) ?? [];
+      return `${r.method} ${what}${what === "blobs" && ref === "uploads" ? "/uploads" : ""}`;
+    });
+    for (const [kind, requests] of kinds) console.log(`  ${kind}: ${requests.length}`);
+    console.log(
+      `${count} specs pushed to a registry: ${proxy.requests.length} requests, ${
+        seconds.toFixed(1)
+      } s`,
+    );
+  } finally {
+    await proxy.stop();
+    await registry.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (values.oci !== undefined) {
+  await registryPush(Number(values.oci));
+  Deno.exit(0);
 }
 
 console.log(`CLI: ${values.cli}`);

@@ -109,11 +109,12 @@ export class IndexBuilder {
   }
 
   /**
-   * Adds the spec `hash` as recorded in an index (`records`, from {@link parseIndex}): its DAG
-   * is walked through the records. Returns false (adding nothing) when `records` lacks it.
+   * Adds the spec `hash` from a node table: `lookup` gives a node by DAG hash (e.g. from the
+   * records of an index read with {@link parseIndex}); the spec's DAG is walked through it.
+   * Returns false (adding nothing) when `lookup` lacks `hash`.
    */
-  addIndexed(rank: string, hash: string, records: ReadonlyMap<string, IndexRecord>): boolean {
-    const root = records.get(hash)?.node;
+  addFrom(rank: string, hash: string, lookup: (hash: string) => SpecNode | undefined): boolean {
+    const root = lookup(hash);
     if (!root) return false;
     const dag: SpecNode[] = [];
     const seen = new Set<string>();
@@ -124,7 +125,7 @@ export class IndexBuilder {
       seen.add(node.hash);
       dag.push(node);
       for (const e of node.dependencies ?? []) {
-        const dep = records.get(e.hash)?.node;
+        const dep = lookup(e.hash);
         if (dep) stack.push(dep);
       }
     }

@@ -148,6 +148,9 @@ export class OciMirror implements Mirror {
   readonly #localCache?: LocalBlobCache;
   // Blobs known to be in the repository (pushed or seen in this session): not asked for again.
   readonly #knownBlobs = new Set<string>();
+  // Nodes of the specs tagged through this instance, by DAG hash (one table, no per-spec DAGs):
+  // the next index update takes them from here instead of reading their images back.
+  readonly #pushedNodes = new Map<string, SpecNode>();
   // Own layers of dependencies found in the repository, by DAG hash: each image is read once.
   readonly #foundLayers = new Map<string, Promise<Layer | undefined>>();
   // Base images resolved and copied into this repository, by architecture.
@@ -366,6 +369,7 @@ export class OciMirror implements Mirror {
     // The config uploads while the tarball does; the manifest waits for both.
     const receipts = [await this.#tagImage(spec, layer, uploaded)];
     this.#pushed.set(spec.node.hash, layer);
+    for (const [hash, node] of spec.nodes) this.#pushedNodes.set(hash, node);
     // Dependents pushed before this spec get their missing layer now, and a new digest.
     for (const waiting of [...this.#incomplete.values()]) {
       if (waiting.spec.nodes.has(spec.node.hash)) {
@@ -569,7 +573,10 @@ export class OciMirror implements Mirror {
     }
   }
 
-  /** The index of the spec tags listed now: entries of `records` kept, other images read. */
+  /**
+   * The index of the spec tags listed now: entries of `records` kept, specs pushed through this
+   * instance taken as pushed, other images read.
+   */
   async #collect(
     records: ReadonlyMap<string, IndexRecord> | undefined,
     jobs: number,
@@ -579,8 +586,10 @@ export class OciMirror implements Mirror {
     for (const tag of (await this.#repo.listTags()).filter(isSpecTag).sort()) {
       const hash = hashFromSpecTag(tag);
       const indexed = records?.get(hash)?.inBuildcache === true &&
-        builder.addIndexed(tag, hash, records);
-      if (!indexed) unread.push(tag);
+        builder.addFrom(tag, hash, (h) => records.get(h)?.node);
+      const pushed = !indexed && this.#pushed.has(hash) &&
+        builder.addFrom(tag, hash, (h) => this.#pushedNodes.get(h));
+      if (!indexed && !pushed) unread.push(tag);
     }
     await this.#readImages(unread, jobs, (image, i) => {
       builder.add(unread[i], image.spec.node, image.spec.nodes.values());

@@ -104,8 +104,9 @@ export interface Mirror {
   /**
    * Brings the index up to date with the spec manifests the cache holds; returns the number of
    * specs indexed. Incremental by default: entries of the current index whose manifests are
-   * still listed are kept, only manifests the index lacks are read, entries whose manifests
-   * are gone are dropped; the bytes written are those a full rebuild writes.
+   * still listed are kept, only manifests the index lacks are read (specs pushed through the
+   * same instance are taken as pushed, not read back), entries whose manifests are gone are
+   * dropped; the bytes written are those a full rebuild writes.
    */
   updateIndex(options?: UpdateIndexOptions): Promise<number>;
 }

@@ -100,6 +100,10 @@ export class UrlMirror implements Mirror {
   readonly #rehash: boolean;
   readonly #jobs: number;
   readonly #localCache?: LocalBlobCache;
+  // Nodes of the specs pushed through this instance, by DAG hash (one table, no per-spec DAGs):
+  // the next index update takes them from here instead of reading their manifests back.
+  readonly #pushedNodes = new Map<string, SpecNode>();
+  readonly #pushedRoots = new Set<string>();
   #keyPublished?: Promise<string>;
 
   /** Wraps `store`. */
@@ -364,6 +368,8 @@ export class UrlMirror implements Mirror {
     }
     // The manifest goes last: a visible manifest implies its blobs exist.
     await this.#store.put(specManifestKey(spec.node), streamOf(manifest));
+    for (const [hash, node] of spec.nodes) this.#pushedNodes.set(hash, node);
+    this.#pushedRoots.add(spec.node.hash);
     await this.#ensureLayoutJson();
     return [{
       spec: shortSpec(spec.node),
@@ -470,7 +476,8 @@ export class UrlMirror implements Mirror {
 
   /**
    * The index of the manifests listed now: entries of `records` (the current index) for
-   * manifests it holds, the other manifests read, `jobs` at a time.
+   * manifests it holds, specs pushed through this instance as pushed, the other manifests read,
+   * `jobs` at a time.
    */
   async #collect(
     records: ReadonlyMap<string, IndexRecord> | undefined,
@@ -481,8 +488,10 @@ export class UrlMirror implements Mirror {
     for (const key of await this.#listManifestKeys()) {
       const hash = hashFromManifestKey(key);
       const indexed = records?.get(hash)?.inBuildcache === true &&
-        builder.addIndexed(key, hash, records);
-      if (!indexed) unread.push(key);
+        builder.addFrom(key, hash, (h) => records.get(h)?.node);
+      const pushed = !indexed && this.#pushedRoots.has(hash) &&
+        builder.addFrom(key, hash, (h) => this.#pushedNodes.get(h));
+      if (!indexed && !pushed) unread.push(key);
     }
     // Each entry's DAG goes into the builder's node table as soon as it is read, then is dropped.
     await this.#readEntries(unread, jobs, (entry, i) => {

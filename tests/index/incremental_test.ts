@@ -27,12 +27,14 @@ Deno.test("incremental update-index reads only new manifests and writes the full
     const store = new CountingStore(cache);
     const warnings: string[] = [];
     const mirror = new UrlMirror(store, { onWarning: (w) => warnings.push(w) });
-    const specs = syntheticSpecs(60, 7);
-    await pushSynthetic(mirror, specs.slice(0, 40));
+    // Other writers push; this one indexes.
+    const writer = new UrlMirror(new FsStore(cache));
+    const specs = syntheticSpecs(65, 7);
+    await pushSynthetic(writer, specs.slice(0, 40));
     assert.equal(await mirror.updateIndex(), 40);
 
     // Add 20 specs, remove 3 (one of them a dependency of others), break one new manifest.
-    await pushSynthetic(mirror, specs.slice(40));
+    await pushSynthetic(writer, specs.slice(40, 60));
     for (const gone of [specs[5], specs[22], specs[39]]) {
       await Deno.remove(join(cache, specManifestKey(gone.node)));
     }
@@ -53,6 +55,15 @@ Deno.test("incremental update-index reads only new manifests and writes the full
     assert.equal(listed.size, 56);
     assert.ok(!listed.has(specs[22].node.hash) && !listed.has(specs[50].node.hash));
     assert.ok(listed.has(specs[59].node.hash));
+
+    // Specs this instance pushed are indexed as pushed, without reading them back.
+    await pushSynthetic(mirror, specs.slice(60));
+    store.reads = 0;
+    assert.equal(await mirror.updateIndex(), 61);
+    assert.equal(store.reads, 1, "only the broken manifest is read again");
+    const afterPush = await indexBytes(cache);
+    await new UrlMirror(new FsStore(cache)).updateIndex({ full: true });
+    assert.equal(afterPush, await indexBytes(cache));
   });
 });
 
