@@ -541,9 +541,16 @@ export class OciMirror implements Mirror {
       const current = await this.#currentIndex(full);
       const builder = await this.#collect(current.records, jobs);
       const written = await this.#putIndex(builder.text(), current.digest);
-      if (written === current.digest || round === INDEX_ROUNDS) return builder.size;
+      if (written === current.digest) return builder.size;
       await new Promise((r) => setTimeout(r, this.#settleMs));
       if ((await this.#currentIndex(true)).digest === written) return builder.size;
+      if (round === INDEX_ROUNDS) {
+        this.#warn(
+          `${this.#where(INDEX_TAG)} was replaced by other writers ${round} times during this ` +
+            "update; it may lack specs until the next update-index",
+        );
+        return builder.size;
+      }
       full = false;
     }
   }
