@@ -68,6 +68,81 @@ export function buildIndex(
 }
 
 /**
+ * Collects the specs of a cache into one node table, keyed by DAG hash, as they are read (as
+ * Spack's database holds them), so nothing keeps each spec's own copy of its DAG. Specs may be
+ * added in any order (e.g. as concurrent reads finish): each spec is ranked by a string (its
+ * manifest key or tag), and {@link IndexBuilder.text} writes the same bytes as
+ * {@link buildIndex} over the specs in rank order, where a node found in several specs is taken
+ * from the lowest-ranked one.
+ *
+ * @example
+ * ```ts
+ * import { openMirror } from "@spackle/spackle";
+ * import { IndexBuilder } from "@spackle/spackle/buildcache";
+ * const builder = new IndexBuilder();
+ * for (const spec of await (await openMirror("./cache")).listSpecs()) {
+ *   builder.add(spec.node.hash, spec.node, spec.nodes.values());
+ * }
+ * await Deno.writeTextFile("index.json", builder.text());
+ * ```
+ */
+export class IndexBuilder {
+  readonly #nodes = new Map<string, { node: SpecNode; rank: string }>();
+  readonly #roots = new Map<string, string>();
+
+  /** Number of specs (roots) added. */
+  get size(): number {
+    return this.#roots.size;
+  }
+
+  /**
+   * Adds the spec rooted at `root` whose DAG is `nodes` (the root included), ranked `rank`.
+   * A root added twice keeps its lowest rank.
+   */
+  add(rank: string, root: SpecNode, nodes: Iterable<SpecNode>): void {
+    const ranked = this.#roots.get(root.hash);
+    if (ranked === undefined || rank < ranked) this.#roots.set(root.hash, rank);
+    for (const node of nodes) {
+      const known = this.#nodes.get(node.hash);
+      if (!known || rank < known.rank) this.#nodes.set(node.hash, { node, rank });
+    }
+  }
+
+  /**
+   * Adds the spec `hash` from a node table: `lookup` gives a node by DAG hash (e.g. from the
+   * records of an index read with {@link parseIndex}); the spec's DAG is walked through it.
+   * Returns false (adding nothing) when `lookup` lacks `hash`.
+   */
+  addFrom(rank: string, hash: string, lookup: (hash: string) => SpecNode | undefined): boolean {
+    const root = lookup(hash);
+    if (!root) return false;
+    const dag: SpecNode[] = [];
+    const seen = new Set<string>();
+    const stack = [root];
+    while (stack.length) {
+      const node = stack.pop()!;
+      if (seen.has(node.hash)) continue;
+      seen.add(node.hash);
+      dag.push(node);
+      for (const e of node.dependencies ?? []) {
+        const dep = lookup(e.hash);
+        if (dep) stack.push(dep);
+      }
+    }
+    this.add(rank, root, dag);
+    return true;
+  }
+
+  /** The index.json text of the specs added (see {@link buildIndex}). */
+  text(): string {
+    const ranked = [...this.#roots].sort(([, a], [, b]) => a < b ? -1 : a > b ? 1 : 0);
+    const pool = new Map([...this.#nodes].map(([hash, { node }]) => [hash, node]));
+    const roots = ranked.map(([hash]) => pool.get(hash)!);
+    return buildIndex(roots, pool, new Set(this.#roots.keys()));
+  }
+}
+
+/**
  * Parses an index (Spack database v6, v7 or v8) into records by DAG hash.
  *
  * @throws {FormatError} naming `source` when the text is not a Spack database, or a record's

@@ -25,7 +25,7 @@
  * @module
  */
 export { type BuildInfo, parseBuildInfo, serializeBuildInfo } from "./buildinfo.ts";
-export { buildIndex, type IndexRecord, parseIndex } from "./index.ts";
+export { buildIndex, IndexBuilder, type IndexRecord, parseIndex } from "./index.ts";
 export {
   blobKey,
   hashFromManifestKey,

@@ -7,7 +7,13 @@
  */
 import { NotFoundError, SpackleError, UsageError } from "../errors.ts";
 import type { ConcreteSpec, SpecNode } from "../spec/spec.ts";
-import type { CacheEntry, Mirror, PushedTarball, PushReceipt } from "./types.ts";
+import type {
+  CacheEntry,
+  Mirror,
+  PushedTarball,
+  PushReceipt,
+  UpdateIndexOptions,
+} from "./types.ts";
 
 /** Options of {@link MirrorChain}. */
 export interface MirrorChainOptions {
@@ -188,7 +194,7 @@ export class MirrorChain implements Mirror {
    *
    * @throws {UsageError} always.
    */
-  updateIndex(): Promise<number> {
+  updateIndex(_options?: UpdateIndexOptions): Promise<number> {
     return Promise.reject(new UsageError("a mirror chain has no index of its own"));
   }
 

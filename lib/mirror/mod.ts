@@ -15,9 +15,17 @@
  *
  * @module
  */
+export { defaultLocalCacheDir } from "./_local_cache.ts";
 export { fetchBlob, type FetchBlobOptions } from "./fetch_blob.ts";
 export { MirrorChain, MirrorChainError, type MirrorChainOptions } from "./chain.ts";
 export { OciMirror, type OciMirrorOptions } from "./oci.ts";
 export { openMirror, type OpenMirrorOptions } from "./open.ts";
-export type { CacheEntry, Mirror, PushedTarball, PushReceipt, TarballRef } from "./types.ts";
+export type {
+  CacheEntry,
+  Mirror,
+  PushedTarball,
+  PushReceipt,
+  TarballRef,
+  UpdateIndexOptions,
+} from "./types.ts";
 export { UrlMirror, type UrlMirrorOptions } from "./url.ts";

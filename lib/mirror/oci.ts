@@ -6,9 +6,10 @@
  *
  * @module
  */
+import { forEachConcurrently } from "../concurrency.ts";
 import { FormatError, NotFoundError } from "../errors.ts";
 import { checkEntrySpec } from "../buildcache/identity.ts";
-import { buildIndex, parseIndex } from "../buildcache/index.ts";
+import { IndexBuilder, type IndexRecord, parseIndex } from "../buildcache/index.ts";
 import { parseSpecBlob } from "../buildcache/spec_blob.ts";
 import {
   DOCKER_MANIFEST,
@@ -35,7 +36,14 @@ import { type ConcreteSpec, shortSpec, specFromNodes, type SpecNode } from "../s
 import { sha256Hex } from "../stream/digest.ts";
 import { readAll, streamOf } from "../stream/io.ts";
 import { verifyLength } from "../stream/limit.ts";
-import type { CacheEntry, Mirror, PushedTarball, PushReceipt } from "./types.ts";
+import { type LocalBlobCache, localCacheFor } from "./_local_cache.ts";
+import type {
+  CacheEntry,
+  Mirror,
+  PushedTarball,
+  PushReceipt,
+  UpdateIndexOptions,
+} from "./types.ts";
 import {
   archiveTimestamp,
   configDescriptor,
@@ -82,7 +90,25 @@ export interface OciMirrorOptions {
    * `checkEntrySpec`). False trusts the stored hashes; the tag and request must still agree.
    */
   verifySpecHashes?: boolean;
+  /** Spec images read at once when scanning the repository (default 8). */
+  jobs?: number;
+  /**
+   * How long (ms) {@link OciMirror.updateIndex} waits after tagging `index.spack` before reading
+   * the tag back to see whether another writer replaced it (default 250).
+   */
+  indexSettleMs?: number;
+  /**
+   * Directory keeping the `index.spack` layers and spec configs downloaded from registries by
+   * digest, so an unchanged cache is listed by reading the index manifest only; `false` for
+   * none. Default: `$SPACKLE_CACHE_DIR` when set, else none.
+   */
+  localCache?: string | false;
 }
+
+/** Spec images read at once while scanning, unless told otherwise. */
+const DEFAULT_JOBS = 8;
+/** Rounds of write, wait, re-read and merge of `index.spack` while other writers replace it. */
+const INDEX_ROUNDS = 8;
 
 // Spack's reader asks for single manifests only (§4.9).
 const SPEC_MANIFEST_TYPES = [OCI_MANIFEST, DOCKER_MANIFEST];
@@ -117,6 +143,16 @@ export class OciMirror implements Mirror {
   readonly #registry: RegistryClientOptions;
   readonly #baseImage?: string | ImageLocation;
   readonly #rehash: boolean;
+  readonly #jobs: number;
+  readonly #settleMs: number;
+  readonly #localCache?: LocalBlobCache;
+  // Blobs known to be in the repository (pushed or seen in this session): not asked for again.
+  readonly #knownBlobs = new Set<string>();
+  // Nodes of the specs tagged through this instance, by DAG hash (one table, no per-spec DAGs):
+  // the next index update takes them from here instead of reading their images back.
+  readonly #pushedNodes = new Map<string, SpecNode>();
+  // Own layers of dependencies found in the repository, by DAG hash: each image is read once.
+  readonly #foundLayers = new Map<string, Promise<Layer | undefined>>();
   // Base images resolved and copied into this repository, by architecture.
   readonly #bases = new Map<string, Promise<BaseImage>>();
   // Install prefixes of packages layered on a base image, by DAG hash (for PATH).
@@ -143,6 +179,9 @@ export class OciMirror implements Mirror {
     this.#registry = options.registry ?? {};
     this.#baseImage = options.baseImage;
     this.#rehash = options.verifySpecHashes ?? true;
+    this.#jobs = options.jobs ?? DEFAULT_JOBS;
+    this.#settleMs = options.indexSettleMs ?? 250;
+    this.#localCache = localCacheFor(options.localCache, this.url);
   }
 
   /** The registry repository or layout directory holding the images. */
@@ -164,7 +203,9 @@ export class OciMirror implements Mirror {
   }
 
   async #readBlob(digest: string, size?: number): Promise<Uint8Array> {
-    return await readAll(await this.fetchBlob(digest, size));
+    const download = async () => await readAll(await this.fetchBlob(digest, size));
+    if (!this.#localCache || !digest.startsWith("sha256:")) return await download();
+    return await this.#localCache.through(digest.slice("sha256:".length), download);
   }
 
   /**
@@ -191,18 +232,28 @@ export class OciMirror implements Mirror {
 
   /** Every readable spec image, in tag order. */
   async #scan(): Promise<SpecImage[]> {
-    const tags = await this.#repo.listTags();
-    const images = await Promise.all(
-      tags.filter(isSpecTag).sort().map(async (tag) => {
-        try {
-          return await this.#readImage(tag);
-        } catch (e) {
-          this.#warn(`unable to read spec image ${this.#where(tag)}: ${(e as Error).message}`);
-          return undefined;
-        }
-      }),
-    );
+    const tags = (await this.#repo.listTags()).filter(isSpecTag).sort();
+    const images: (SpecImage | undefined)[] = new Array(tags.length);
+    await this.#readImages(tags, this.#jobs, (image, i) => images[i] = image);
     return images.filter((i): i is SpecImage => i !== undefined);
+  }
+
+  /**
+   * Reads the spec images `tags`, `jobs` at a time, handing each readable one to `found`; an
+   * unreadable one is skipped with a warning.
+   */
+  async #readImages(
+    tags: readonly string[],
+    jobs: number,
+    found: (image: SpecImage, index: number) => void,
+  ): Promise<void> {
+    await forEachConcurrently(tags.length, jobs, async (i) => {
+      try {
+        found(await this.#readImage(tags[i]), i);
+      } catch (e) {
+        this.#warn(`unable to read spec image ${this.#where(tags[i])}: ${(e as Error).message}`);
+      }
+    });
   }
 
   /**
@@ -277,8 +328,10 @@ export class OciMirror implements Mirror {
   async hasSpec(node: SpecNode): Promise<boolean> {
     try {
       const image = await this.#findImage(node);
-      return image !== undefined &&
-        await this.#repo.headBlob(image.layer.digest) !== undefined;
+      if (image === undefined) return false;
+      if (await this.#repo.headBlob(image.layer.digest) === undefined) return false;
+      this.#knownBlobs.add(image.layer.digest);
+      return true;
     } catch {
       return false;
     }
@@ -295,11 +348,15 @@ export class OciMirror implements Mirror {
       size: tarball.size,
       diffId: `sha256:${tarball.diffId}`,
     };
-    await this.#repo.pushBlob(
+    const uploaded = this.#pushBlob(
       layer.digest,
       layer.size,
       () => Deno.openSync(tarball.path).readable,
     );
+    // Awaited below; this keeps a failure elsewhere first from leaving it unhandled.
+    uploaded.catch(() => {});
+    // Spec images on a base read layers back from the repository: the tarball goes first.
+    if (this.#baseImage !== undefined) await uploaded;
     if (this.#baseImage !== undefined) {
       // The local file is at hand: read the prefix there rather than from the registry.
       const file = await Deno.open(tarball.path);
@@ -309,8 +366,10 @@ export class OciMirror implements Mirror {
         inspectPackageTarball(file.readable, tarball.path).then((info) => info.prefix),
       );
     }
+    // The config uploads while the tarball does; the manifest waits for both.
+    const receipts = [await this.#tagImage(spec, layer, uploaded)];
     this.#pushed.set(spec.node.hash, layer);
-    const receipts = [await this.#tagImage(spec, layer)];
+    for (const [hash, node] of spec.nodes) this.#pushedNodes.set(hash, node);
     // Dependents pushed before this spec get their missing layer now, and a new digest.
     for (const waiting of [...this.#incomplete.values()]) {
       if (waiting.spec.nodes.has(spec.node.hash)) {
@@ -321,16 +380,23 @@ export class OciMirror implements Mirror {
   }
 
   /** Writes the spec image of `spec` under its tag. */
-  async #tagImage(spec: ConcreteSpec, layer: Layer): Promise<PushReceipt> {
-    const digest = await this.#putSpecImage(spec, layer);
+  async #tagImage(
+    spec: ConcreteSpec,
+    layer: Layer,
+    uploaded: Promise<void> = Promise.resolve(),
+  ): Promise<PushReceipt> {
+    const digest = await this.#putSpecImage(spec, layer, uploaded);
     return { spec: shortSpec(spec.node), reference: this.#where(specTag(spec.node)), digest };
   }
 
-  /** Puts the manifest (and config) of the image of `spec`; returns the manifest digest. */
-  async #putSpecImage(spec: ConcreteSpec, layer: Layer): Promise<string> {
+  /**
+   * Puts the manifest (and config) of the image of `spec`, once `uploaded` (its tarball layer)
+   * resolves; returns the manifest digest.
+   */
+  async #putSpecImage(spec: ConcreteSpec, layer: Layer, uploaded: Promise<void>): Promise<string> {
     const deps = layeredDependencies(spec);
     const found = await Promise.all(
-      deps.map(async (d) => this.#pushed.get(d.hash) ?? (await this.#findImage(d))?.layer),
+      deps.map((d) => this.#pushed.get(d.hash) ?? this.#dependencyLayer(d)),
     );
     // Checked and recorded without an await in between, so a dependency whose push ends
     // meanwhile either is seen here or sees this spec in #incomplete.
@@ -343,7 +409,10 @@ export class OciMirror implements Mirror {
 
     const config = specImageConfig(spec, all, this.#timestamp);
     const configDigest = `sha256:${sha256Hex(config)}`;
-    await this.#repo.pushBlob(configDigest, config.length, () => streamOf(config));
+    await Promise.all([
+      uploaded,
+      this.#pushBlob(configDigest, config.length, () => streamOf(config)),
+    ]);
     const manifest = imageManifest(
       configDescriptor(configDigest, config.length),
       all.map((l) => layerDescriptor(l.digest, l.size)),
@@ -378,7 +447,7 @@ export class OciMirror implements Mirror {
       ...specConfigKeys(spec, layers[layers.length - 1], this.#timestamp),
     }));
     const configDigest = `sha256:${sha256Hex(config)}`;
-    await this.#repo.pushBlob(configDigest, config.length, () => streamOf(config));
+    await this.#pushBlob(configDigest, config.length, () => streamOf(config));
     const manifest = formatManifest({
       mediaType: base.format.manifest,
       config: { mediaType: base.format.config, digest: configDigest, size: config.length },
@@ -389,6 +458,32 @@ export class OciMirror implements Mirror {
       annotations: descriptionAnnotation(describeSpec(spec.node)),
     });
     return await this.#repo.putManifest(specTag(spec.node), manifest, base.format.manifest);
+  }
+
+  /**
+   * The own layer of dependency `node` from its image in the repository (`undefined` when it
+   * has none yet), read once per session unless it was absent.
+   */
+  #dependencyLayer(node: SpecNode): Promise<Layer | undefined> {
+    const known = this.#foundLayers.get(node.hash);
+    if (known) return known;
+    const found = this.#findImage(node).then((image) => image?.layer);
+    this.#foundLayers.set(node.hash, found);
+    found.then((layer) => layer ?? this.#foundLayers.delete(node.hash), () => {
+      this.#foundLayers.delete(node.hash);
+    });
+    return found;
+  }
+
+  /** Pushes a blob unless this session already knows the repository has it. */
+  async #pushBlob(
+    digest: string,
+    size: number,
+    body: () => ReadableStream<Uint8Array>,
+  ): Promise<void> {
+    if (this.#knownBlobs.has(digest)) return;
+    await this.#repo.pushBlob(digest, size, body);
+    this.#knownBlobs.add(digest);
   }
 
   /** The base image for `platform`, resolved once and copied into this repository. */
@@ -429,31 +524,101 @@ export class OciMirror implements Mirror {
   }
 
   /**
-   * See {@link Mirror.updateIndex}: rebuilds `index.spack` from every spec image (§4.8): the
-   * index JSON as its single layer, the config `{}`.
+   * See {@link Mirror.updateIndex}: brings `index.spack` up to date with the spec tags (§4.8):
+   * the index JSON as its single layer, the config `{}`. Entries of the current index whose
+   * tags are still there are kept, the other spec images are read (`jobs` at a time).
+   *
+   * Registries have no compare-and-swap on tags, so after tagging, the update waits
+   * `indexSettleMs` and reads the tag back; when another writer's index replaced it, the update
+   * merges again from that index (up to 8 rounds). What remains: a writer that listed the tags
+   * before this one's spec images were tagged, and tags its index after this one's read-back,
+   * drops this one's new specs from the index until the next update (the images stay).
    */
-  async updateIndex(): Promise<number> {
-    const images = await this.#scan();
-    const pool = new Map<string, SpecNode>();
-    for (const image of images) {
-      for (const [hash, node] of image.spec.nodes) if (!pool.has(hash)) pool.set(hash, node);
+  async updateIndex(options: UpdateIndexOptions = {}): Promise<number> {
+    const jobs = options.jobs ?? this.#jobs;
+    let full = options.full ?? false;
+    for (let round = 1;; round++) {
+      const current = await this.#currentIndex(full);
+      const builder = await this.#collect(current.records, jobs);
+      const written = await this.#putIndex(builder.text(), current.digest);
+      if (written === current.digest) return builder.size;
+      await new Promise((r) => setTimeout(r, this.#settleMs));
+      if ((await this.#currentIndex(true)).digest === written) return builder.size;
+      if (round === INDEX_ROUNDS) {
+        this.#warn(
+          `${this.#where(INDEX_TAG)} was replaced by other writers ${round} times during this ` +
+            "update; it may lack specs until the next update-index",
+        );
+        return builder.size;
+      }
+      full = false;
     }
-    const roots = images.map((image) => image.spec.node);
-    const index = new TextEncoder().encode(
-      buildIndex(roots, pool, new Set(roots.map((n) => n.hash))),
-    );
+  }
+
+  /**
+   * The digest of the `index.spack` manifest and, unless `digestOnly`, its records (none when
+   * absent or unreadable: then every spec image is read).
+   */
+  async #currentIndex(
+    digestOnly: boolean,
+  ): Promise<{ records?: Map<string, IndexRecord>; digest?: string }> {
+    let digest: string | undefined;
+    try {
+      const fetched = await this.#repo.getManifest(INDEX_TAG, [OCI_MANIFEST]);
+      digest = fetched.digest;
+      if (digestOnly) return { digest };
+      const { digest: layer, size } = parseImageManifest(fetched.bytes, this.#where(INDEX_TAG))
+        .layers[0];
+      const text = new TextDecoder().decode(await this.#readBlob(layer, size));
+      return { records: parseIndex(text, this.#where(layer)), digest };
+    } catch (e) {
+      if (e instanceof NotFoundError) return { digest };
+      this.#warn(
+        `unable to read the current index, reading every spec image: ${(e as Error).message}`,
+      );
+      return { digest };
+    }
+  }
+
+  /**
+   * The index of the spec tags listed now: entries of `records` kept, specs pushed through this
+   * instance taken as pushed, other images read.
+   */
+  async #collect(
+    records: ReadonlyMap<string, IndexRecord> | undefined,
+    jobs: number,
+  ): Promise<IndexBuilder> {
+    const builder = new IndexBuilder();
+    const unread: string[] = [];
+    for (const tag of (await this.#repo.listTags()).filter(isSpecTag).sort()) {
+      const hash = hashFromSpecTag(tag);
+      const indexed = records?.get(hash)?.inBuildcache === true &&
+        builder.addFrom(tag, hash, (h) => records.get(h)?.node);
+      const pushed = !indexed && this.#pushed.has(hash) &&
+        builder.addFrom(tag, hash, (h) => this.#pushedNodes.get(h));
+      if (!indexed && !pushed) unread.push(tag);
+    }
+    await this.#readImages(unread, jobs, (image, i) => {
+      builder.add(unread[i], image.spec.node, image.spec.nodes.values());
+    });
+    return builder;
+  }
+
+  /**
+   * Tags `text` as `index.spack` unless the manifest would be `current` (the digest there now);
+   * returns the manifest digest.
+   */
+  async #putIndex(text: string, current: string | undefined): Promise<string> {
+    const index = new TextEncoder().encode(text);
     const indexDigest = `sha256:${sha256Hex(index)}`;
-    await this.#repo.pushBlob(indexDigest, index.length, () => streamOf(index));
-    await this.#repo.pushBlob(
-      EMPTY_CONFIG_DIGEST,
-      EMPTY_CONFIG.length,
-      () => streamOf(EMPTY_CONFIG),
-    );
     const manifest = imageManifest(
       configDescriptor(EMPTY_CONFIG_DIGEST, EMPTY_CONFIG.length),
       [layerDescriptor(indexDigest, index.length)],
     );
-    await this.#repo.putManifest(INDEX_TAG, manifest, OCI_MANIFEST);
-    return roots.length;
+    const digest = `sha256:${sha256Hex(manifest)}`;
+    if (digest === current) return digest;
+    await this.#pushBlob(indexDigest, index.length, () => streamOf(index));
+    await this.#pushBlob(EMPTY_CONFIG_DIGEST, EMPTY_CONFIG.length, () => streamOf(EMPTY_CONFIG));
+    return await this.#repo.putManifest(INDEX_TAG, manifest, OCI_MANIFEST);
   }
 }

@@ -52,6 +52,18 @@ export interface PushReceipt {
   digest: string;
 }
 
+/** Options of {@link Mirror.updateIndex}. */
+export interface UpdateIndexOptions {
+  /**
+   * Read every spec manifest (or spec image) again instead of reusing the entries of the current
+   * index (default false). The result is the same bytes either way unless manifests were
+   * replaced in place or the index was written by another tool.
+   */
+  full?: boolean;
+  /** Manifests and spec blobs read at once (default: the mirror's `jobs`, else 8). */
+  jobs?: number;
+}
+
 /** A build cache. Readers never modify it; writers publish blobs before manifests. */
 export interface Mirror {
   /** The mirror URL, without credentials. */
@@ -89,6 +101,12 @@ export interface Mirror {
    * pushed earlier in this session without this dependency's layer are rewritten).
    */
   pushSpec(spec: ConcreteSpec, tarball: PushedTarball): Promise<PushReceipt[]>;
-  /** Rebuilds the index from what the cache holds; returns the number of specs indexed. */
-  updateIndex(): Promise<number>;
+  /**
+   * Brings the index up to date with the spec manifests the cache holds; returns the number of
+   * specs indexed. Incremental by default: entries of the current index whose manifests are
+   * still listed are kept, only manifests the index lacks are read (specs pushed through the
+   * same instance are taken as pushed, not read back), entries whose manifests are gone are
+   * dropped; the bytes written are those a full rebuild writes.
+   */
+  updateIndex(options?: UpdateIndexOptions): Promise<number>;
 }

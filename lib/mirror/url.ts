@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { FormatError, UsageError } from "../errors.ts";
+import { forEachConcurrently } from "../concurrency.ts";
+import { FormatError, SpackleError, UsageError } from "../errors.ts";
 import {
   blobKey,
   hashFromManifestKey,
@@ -26,7 +27,7 @@ import {
   stripClearsign,
 } from "../buildcache/manifest.ts";
 import { checkEntrySpec } from "../buildcache/identity.ts";
-import { buildIndex, parseIndex } from "../buildcache/index.ts";
+import { IndexBuilder, type IndexRecord, parseIndex } from "../buildcache/index.ts";
 import { type CacheKey, listCacheKeys, publishKey, updateKeyIndex } from "../buildcache/keys.ts";
 import { parseSpecBlob, specBlobJson } from "../buildcache/spec_blob.ts";
 import { V2_INDEX_KEY, v2HashFromKey, v2SpecFileKeys, v2TarballKey } from "../buildcache/v2.ts";
@@ -37,7 +38,22 @@ import { readAll, streamOf } from "../stream/io.ts";
 import type { ObjectStore } from "../storage/types.ts";
 import { verifyClearsigned } from "../signing/clearsign.ts";
 import type { Signer } from "../signing/signer.ts";
-import type { CacheEntry, Mirror, PushedTarball, PushReceipt } from "./types.ts";
+import { type LocalBlobCache, localCacheFor } from "./_local_cache.ts";
+import type {
+  CacheEntry,
+  Mirror,
+  PushedTarball,
+  PushReceipt,
+  UpdateIndexOptions,
+} from "./types.ts";
+
+/** Manifests and blobs read at once while scanning, unless told otherwise. */
+const DEFAULT_JOBS = 8;
+/**
+ * Attempts at replacing the index manifest while other writers replace it too: each failed
+ * attempt means another writer's index went in, so this bounds only pathological contention.
+ */
+const INDEX_ATTEMPTS = 32;
 
 /** Options of {@link UrlMirror}. */
 export interface UrlMirrorOptions {
@@ -55,6 +71,15 @@ export interface UrlMirrorOptions {
    * after hashing); the key, index and request must still agree.
    */
   verifySpecHashes?: boolean;
+  /** Manifests and spec blobs read at once when scanning the cache (default 8). */
+  jobs?: number;
+  /**
+   * Directory keeping the index and spec blobs downloaded from remote caches (HTTP, S3) by
+   * digest, so an unchanged cache is listed by reading its index manifest only; `false` for
+   * none. Default: `$SPACKLE_CACHE_DIR` when set, else none (`defaultLocalCacheDir()` gives
+   * the XDG location the CLI uses).
+   */
+  localCache?: string | false;
 }
 
 /**
@@ -73,6 +98,12 @@ export class UrlMirror implements Mirror {
   readonly #warn: (message: string) => void;
   readonly #signer?: Signer;
   readonly #rehash: boolean;
+  readonly #jobs: number;
+  readonly #localCache?: LocalBlobCache;
+  // Nodes of the specs pushed through this instance, by DAG hash (one table, no per-spec DAGs):
+  // the next index update takes them from here instead of reading their manifests back.
+  readonly #pushedNodes = new Map<string, SpecNode>();
+  readonly #pushedRoots = new Set<string>();
   #keyPublished?: Promise<string>;
 
   /** Wraps `store`. */
@@ -81,6 +112,8 @@ export class UrlMirror implements Mirror {
     this.#warn = options.onWarning ?? (() => {});
     this.#signer = options.signer;
     this.#rehash = options.verifySpecHashes ?? true;
+    this.#jobs = options.jobs ?? DEFAULT_JOBS;
+    this.#localCache = localCacheFor(options.localCache, store.url);
   }
 
   /** The object store under the cache (for verbatim copies between URL-layout caches). */
@@ -108,9 +141,15 @@ export class UrlMirror implements Mirror {
   }
 
   async #readBlob(record: BlobRecord): Promise<Uint8Array> {
-    return await readAll(
-      await this.fetchBlob(`${record.checksumAlgorithm}:${record.checksum}`, record.contentLength),
-    );
+    const download = async () =>
+      await readAll(
+        await this.fetchBlob(
+          `${record.checksumAlgorithm}:${record.checksum}`,
+          record.contentLength,
+        ),
+      );
+    if (!this.#localCache || record.checksumAlgorithm !== "sha256") return await download();
+    return await this.#localCache.through(record.checksum, download);
   }
 
   /** See {@link Mirror.fetchBlob}. */
@@ -155,23 +194,41 @@ export class UrlMirror implements Mirror {
     return (await this.#scanV3()).map((e) => e.spec);
   }
 
-  async #scanV3(): Promise<CacheEntry[]> {
+  /** Keys of the spec manifests, sorted. */
+  async #listManifestKeys(): Promise<string[]> {
     const keys: string[] = [];
     for await (const key of this.#store.list(SPEC_MANIFEST_DIR)) {
       if (key.endsWith(SPEC_MANIFEST_SUFFIX)) keys.push(key);
     }
-    const entries: CacheEntry[] = [];
-    for (const key of keys.sort()) {
+    return keys.sort();
+  }
+
+  /**
+   * Reads the entries at `keys`, `jobs` at a time, handing each readable one to `found`; an
+   * unreadable one is skipped with a warning.
+   */
+  async #readEntries(
+    keys: readonly string[],
+    jobs: number,
+    found: (entry: CacheEntry, index: number) => void,
+  ): Promise<void> {
+    await forEachConcurrently(keys.length, jobs, async (i) => {
       try {
         // Listing and indexing check that each manifest holds the spec its key names; the DAG
         // hashes are recomputed when an entry is fetched for use (getEntry), not for every
         // entry of a large cache on every index update.
-        entries.push(await this.#readV3Entry(key, undefined, false));
+        found(await this.#readV3Entry(keys[i], undefined, false), i);
       } catch (e) {
-        this.#warn(`unable to read spec manifest ${this.#where(key)}: ${(e as Error).message}`);
+        this.#warn(`unable to read spec manifest ${this.#where(keys[i])}: ${(e as Error).message}`);
       }
-    }
-    return entries;
+    });
+  }
+
+  async #scanV3(): Promise<CacheEntry[]> {
+    const keys = await this.#listManifestKeys();
+    const entries: (CacheEntry | undefined)[] = new Array(keys.length);
+    await this.#readEntries(keys, this.#jobs, (entry, i) => entries[i] = entry);
+    return entries.filter((e): e is CacheEntry => e !== undefined);
   }
 
   /**
@@ -316,6 +373,8 @@ export class UrlMirror implements Mirror {
     }
     // The manifest goes last: a visible manifest implies its blobs exist.
     await this.#store.put(specManifestKey(spec.node), streamOf(manifest));
+    for (const [hash, node] of spec.nodes) this.#pushedNodes.set(hash, node);
+    this.#pushedRoots.add(spec.node.hash);
     await this.#ensureLayoutJson();
     return [{
       spec: shortSpec(spec.node),
@@ -342,27 +401,117 @@ export class UrlMirror implements Mirror {
   /**
    * See {@link Mirror.updateIndex}. With a signer the key index is rebuilt too, as
    * `spack buildcache push --update-index` does after publishing a key.
+   *
+   * Concurrent writers lose nothing on stores with conditional writes (filesystem, S3): the
+   * index manifest is replaced only if no other writer replaced it since it was read, else the
+   * update starts again from the other writer's index. Other stores: last writer wins.
+   *
+   * @throws {SpackleError} `INDEX_CONTENTION` when other writers kept replacing the index
+   *   through 32 attempts.
    */
-  async updateIndex(): Promise<number> {
+  async updateIndex(options: UpdateIndexOptions = {}): Promise<number> {
     this.#requireWritable();
-    const entries = await this.#scanV3();
-    const pool = new Map<string, SpecNode>();
-    for (const e of entries) for (const [h, n] of e.spec.nodes) if (!pool.has(h)) pool.set(h, n);
-    const roots = entries.map((e) => e.spec.node);
-    const text = buildIndex(roots, pool, new Set(roots.map((n) => n.hash)));
-    const bytes = new TextEncoder().encode(text);
-    const record: BlobRecord = {
-      contentLength: bytes.byteLength,
-      mediaType: MEDIA_INDEX,
-      compression: "none",
-      checksumAlgorithm: "sha256",
-      checksum: sha256Hex(bytes),
-    };
-    await this.#putBlob(record, bytes);
-    await this.#store.put(INDEX_MANIFEST_KEY, streamOf(serializeManifest([record])));
+    const jobs = options.jobs ?? this.#jobs;
+    let indexed = 0;
+    for (let attempt = 1;; attempt++) {
+      // Read before listing: a writer whose replacement succeeds listed after every earlier
+      // writer's index went in, so after their manifests were there.
+      const current = await this.#readIndexForUpdate(options.full ?? false);
+      const builder = await this.#collect(current.records, jobs);
+      const bytes = new TextEncoder().encode(builder.text());
+      const record: BlobRecord = {
+        contentLength: bytes.byteLength,
+        mediaType: MEDIA_INDEX,
+        compression: "none",
+        checksumAlgorithm: "sha256",
+        checksum: sha256Hex(bytes),
+      };
+      await this.#putBlob(record, bytes);
+      const manifest = new TextEncoder().encode(serializeManifest([record]));
+      if (await this.#replaceIndexManifest(manifest, current.version)) {
+        indexed = builder.size;
+        break;
+      }
+      if (attempt === INDEX_ATTEMPTS) {
+        throw new SpackleError(
+          "INDEX_CONTENTION",
+          `${this.#where(INDEX_MANIFEST_KEY)}: other writers replaced the index ${attempt} times ` +
+            "while this update ran",
+        );
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 50 * Math.min(attempt, 10)));
+    }
     if (this.#signer) await this.updateKeyIndex();
     await this.#ensureLayoutJson();
-    return roots.length;
+    return indexed;
+  }
+
+  /**
+   * The records of the current index (none when `full`, absent or unreadable: then every
+   * manifest is read) and the index manifest's version for a conditional replacement.
+   */
+  async #readIndexForUpdate(
+    full: boolean,
+  ): Promise<{ records?: Map<string, IndexRecord>; version?: string }> {
+    let text: string | undefined;
+    let version: string | undefined;
+    if (this.#store.getVersioned) {
+      const found = await this.#store.getVersioned(INDEX_MANIFEST_KEY);
+      text = found && new TextDecoder().decode(found.bytes);
+      version = found?.version;
+    } else {
+      text = await this.#readText(INDEX_MANIFEST_KEY);
+    }
+    if (full || text === undefined) return { version };
+    try {
+      const manifest = parseManifest(text, this.#where(INDEX_MANIFEST_KEY));
+      const record = findRecord(manifest, MEDIA_INDEX, this.#where(INDEX_MANIFEST_KEY));
+      const blob = new TextDecoder().decode(await this.#readBlob(record));
+      return {
+        records: parseIndex(blob, this.#where(blobKey("sha256", record.checksum))),
+        version,
+      };
+    } catch (e) {
+      this.#warn(
+        `unable to read the current index, reading every manifest: ${(e as Error).message}`,
+      );
+      return { version };
+    }
+  }
+
+  /**
+   * The index of the manifests listed now: entries of `records` (the current index) for
+   * manifests it holds, specs pushed through this instance as pushed, the other manifests read,
+   * `jobs` at a time.
+   */
+  async #collect(
+    records: ReadonlyMap<string, IndexRecord> | undefined,
+    jobs: number,
+  ): Promise<IndexBuilder> {
+    const builder = new IndexBuilder();
+    const unread: string[] = [];
+    for (const key of await this.#listManifestKeys()) {
+      const hash = hashFromManifestKey(key);
+      const indexed = records?.get(hash)?.inBuildcache === true &&
+        builder.addFrom(key, hash, (h) => records.get(h)?.node);
+      const pushed = !indexed && this.#pushedRoots.has(hash) &&
+        builder.addFrom(key, hash, (h) => this.#pushedNodes.get(h));
+      if (!indexed && !pushed) unread.push(key);
+    }
+    // Each entry's DAG goes into the builder's node table as soon as it is read, then is dropped.
+    await this.#readEntries(unread, jobs, (entry, i) => {
+      builder.add(unread[i], entry.spec.node, entry.spec.nodes.values());
+    });
+    return builder;
+  }
+
+  /** Puts the index manifest, only over `version` where the store can tell. */
+  async #replaceIndexManifest(bytes: Uint8Array, version: string | undefined): Promise<boolean> {
+    if (this.#store.putIfVersion) {
+      return await this.#store.putIfVersion(INDEX_MANIFEST_KEY, bytes, version);
+    }
+    await this.#store.put(INDEX_MANIFEST_KEY, streamOf(bytes));
+    return true;
   }
 
   /**

@@ -16,7 +16,7 @@
  *
  * @module
  */
-export { FsStore } from "./fs.ts";
+export { FsStore, LockTimeoutError } from "./fs.ts";
 export {
   basicAuthorization,
   bearerAuthorization,
@@ -27,4 +27,4 @@ export {
   StorageRequestError,
 } from "./http.ts";
 export { S3Store, type S3StoreOptions } from "./s3.ts";
-export type { ObjectStore } from "./types.ts";
+export type { ObjectStore, VersionedObject } from "./types.ts";

@@ -11,7 +11,7 @@ import { AwsClient } from "aws4fetch";
 import { FormatError, UsageError } from "../errors.ts";
 import { sha256Hex } from "../stream/digest.ts";
 import { fixedChunks } from "../stream/chunks.ts";
-import type { ObjectStore } from "./types.ts";
+import type { ObjectStore, VersionedObject } from "./types.ts";
 import {
   type AwsSettings,
   type BucketUrls,
@@ -216,6 +216,60 @@ export class S3Store implements ObjectStore {
       this.#send(label, url, {
         headers: { range: `bytes=${offset}-`, ...(etag === undefined ? {} : { "if-match": etag }) },
       }));
+  }
+
+  /**
+   * See {@link ObjectStore.getVersioned}: the version is the object's ETag.
+   *
+   * @throws {StorageRequestError} as {@link S3Store.get} does, or when S3 sends no ETag.
+   */
+  getVersioned(key: string): Promise<VersionedObject | undefined> {
+    return this.#getVersioned(key, 0);
+  }
+
+  async #getVersioned(key: string, attempt: number): Promise<VersionedObject | undefined> {
+    const label = { method: "GET", where: this.#where(key) };
+    const res = await this.#send(label, await this.#objectUrl(key));
+    if (res.status === 404) {
+      const failure = await this.#failure(label, res);
+      if (failure.serviceCode === "NoSuchBucket") throw failure;
+      return undefined;
+    }
+    const version = res.headers.get("etag");
+    if (res.status !== 200 || !version) throw await this.#failure(label, res);
+    try {
+      return { bytes: new Uint8Array(await res.arrayBuffer()), version };
+    } catch (e) {
+      // A small object cut off mid-body: read it again (the version may have changed too).
+      if (attempt >= 3) throw new StorageRequestError("GET", label.where, 200, errorText(e));
+      return await this.#getVersioned(key, attempt + 1);
+    }
+  }
+
+  /**
+   * See {@link ObjectStore.putIfVersion}: one PUT with `If-Match: <ETag>` (or
+   * `If-None-Match: *` for an absent key); 412 Precondition Failed and 409 (a concurrent
+   * conditional write) mean another writer won.
+   *
+   * @throws {StorageRequestError} for other refusals (after retries).
+   */
+  async putIfVersion(
+    key: string,
+    bytes: Uint8Array,
+    version: string | undefined,
+  ): Promise<boolean> {
+    const label = { method: "PUT", where: this.#where(key) };
+    const headers: Record<string, string> = version === undefined
+      ? { "if-none-match": "*" }
+      : { "if-match": version };
+    const res = await this.#send(label, await this.#objectUrl(key), { headers, body: bytes });
+    if (res.status === 412 || res.status === 409) {
+      await res.body?.cancel();
+      return false;
+    }
+    if (res.status !== 200) throw await this.#failure(label, res);
+    await res.body?.cancel();
+    return true;
   }
 
   /**

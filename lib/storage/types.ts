@@ -6,6 +6,14 @@
  * @module
  */
 
+/** An object read whole with its version, for {@link ObjectStore.putIfVersion}. */
+export interface VersionedObject {
+  /** The object's bytes. */
+  bytes: Uint8Array;
+  /** Opaque version: an ETag (S3) or the SHA-256 of the bytes (filesystem). */
+  version: string;
+}
+
 /** Key-value access to the objects of one mirror. */
 export interface ObjectStore {
   /** The mirror root as a URL, e.g. `file:///srv/cache`. Never contains credentials. */
@@ -25,6 +33,18 @@ export interface ObjectStore {
   putFile(key: string, path: string): Promise<void>;
   /** Every key under `prefix` (recursive), in no particular order. */
   list(prefix: string): AsyncIterable<string>;
+  /**
+   * The object's bytes and version, or `undefined` when there is no such key. For small objects
+   * several writers update (the index manifest). Absent on stores without conditional writes.
+   */
+  getVersioned?(key: string): Promise<VersionedObject | undefined>;
+  /**
+   * Compare-and-swap: stores `bytes` as `key` only while the object's version is still
+   * `version` (from {@link ObjectStore.getVersioned}; `undefined`: only while the key is
+   * absent). Returns false, storing nothing, when another writer changed it meanwhile. Absent on
+   * stores without conditional writes.
+   */
+  putIfVersion?(key: string, bytes: Uint8Array, version: string | undefined): Promise<boolean>;
   /** Removes the object `key`; a missing key is no error. Absent on read-only stores. */
   delete?(key: string): Promise<void>;
 }

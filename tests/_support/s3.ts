@@ -56,8 +56,21 @@ export interface TestS3 {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startS3}. */
+export interface StartS3Options {
+  /**
+   * Enforce conditional PUTs (`If-Match: <ETag>`, `If-None-Match: *`) as S3 does since 2024,
+   * which s3rver ignores: a small proxy in front of it answers 412 when the condition fails,
+   * taking conditional PUTs of one key one at a time.
+   */
+  conditionalWrites?: boolean;
+}
+
 /** Starts s3rver with the buckets `buckets` created. */
-export async function startS3(buckets: readonly string[]): Promise<TestS3> {
+export async function startS3(
+  buckets: readonly string[],
+  options: StartS3Options = {},
+): Promise<TestS3> {
   enableDes();
   const dir = await Deno.makeTempDir({ prefix: "spackle-s3rver-" });
   const server = new S3rver({
@@ -68,12 +81,50 @@ export async function startS3(buckets: readonly string[]): Promise<TestS3> {
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
   });
   const { port } = await server.run() as { port: number };
+  const endpoint = `http://127.0.0.1:${port}`;
+  const proxy = options.conditionalWrites ? conditionalProxy(endpoint) : undefined;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: proxy ? `http://127.0.0.1:${proxy.addr.port}` : endpoint,
     dir,
     stop: async () => {
+      await proxy?.shutdown();
       await server.close();
       await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+/** Forwards to `upstream`, checking `If-Match`/`If-None-Match` of PUTs against its ETags. */
+function conditionalProxy(upstream: string): Deno.HttpServer<Deno.NetAddr> {
+  const turns = new Map<string, Promise<unknown>>();
+  const forward = (req: Request, method = req.method, body: BodyInit | null = req.body) => {
+    const url = new URL(req.url);
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    if (method === "HEAD") ["if-match", "if-none-match"].forEach((h) => headers.delete(h));
+    return fetch(`${upstream}${url.pathname}${url.search}`, { method, headers, body });
+  };
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const ifMatch = req.headers.get("if-match");
+    const ifNoneMatch = req.headers.get("if-none-match");
+    if (req.method !== "PUT" || (ifMatch === null && ifNoneMatch === null)) {
+      const res = await forward(req);
+      // Buffered: s3rver sharing this process's event loop with the proxy stalls streamed bodies.
+      const empty = req.method === "HEAD" || res.status === 204 || res.status === 304;
+      return new Response(empty ? null : await res.arrayBuffer(), res);
+    }
+    const key = new URL(req.url).pathname;
+    const body = await req.arrayBuffer();
+    const turn = (turns.get(key) ?? Promise.resolve()).then(async () => {
+      const head = await forward(req, "HEAD", null);
+      await head.body?.cancel();
+      const etag = head.status === 200 ? head.headers.get("etag") : null;
+      const failed = ifNoneMatch === "*" ? etag !== null : etag === null || etag !== ifMatch;
+      if (failed) return new Response(null, { status: 412 });
+      const res = await forward(req, "PUT", body);
+      return new Response(await res.arrayBuffer(), res);
+    });
+    turns.set(key, turn.catch(() => {}));
+    return await turn;
+  });
 }
