@@ -57,7 +57,15 @@ function collect(value: string, previous: string[] | undefined): string[] {
 export function buildProgram(render: ProgressRenderer): Command {
   const program = new Command("spackle")
     .description("Spack binary build caches without Spack: push, list, install with relocation")
-    .version(denoJson.version);
+    .version(denoJson.version)
+    .option(
+      "--no-cache",
+      "read every index and spec blob from the build cache, not the local copy kept under " +
+        "$SPACKLE_CACHE_DIR, $XDG_CACHE_HOME/spackle or ~/.cache/spackle",
+    )
+    .hook("preAction", (cmd) => {
+      if (cmd.opts().cache === false) Deno.env.set(NO_CACHE_VARIABLE, "1");
+    });
 
   program.command("push")
     .description("push installed specs (and their installed dependencies) to a build cache")
@@ -163,13 +171,17 @@ export function buildProgram(render: ProgressRenderer): Command {
     .description("regenerate the index of a build cache from its spec manifests")
     .argument("<mirror>", "build cache URL or directory")
     .option("-k, --keys", "also regenerate the index of the public keys")
+    .option("--full", "read every manifest again instead of only those the index lacks")
+    .option("-j, --jobs <n>", "manifests read concurrently (default 8)", positiveInt)
     .option("--json", "print JSON: {specs: number indexed, keys?: [fingerprint]}")
     .action(async (mirrorUrl: string, opts) => {
+      const options = network(render);
       const { mirror } = await openConfiguredMirror(mirrorUrl, {
-        ...network(render),
+        ...options,
         direction: "push",
+        registry: { ...options.registry, concurrency: opts.jobs },
       });
-      const n = await mirror.updateIndex();
+      const n = await mirror.updateIndex({ full: opts.full, jobs: opts.jobs });
       render.line(`Indexed ${n} spec${n === 1 ? "" : "s"} in ${mirror.url}`);
       const keys = opts.keys ? await urlMirror(mirror).updateKeyIndex() : undefined;
       if (keys) render.line(`Indexed ${keys.length} key${keys.length === 1 ? "" : "s"}`);
