@@ -3,13 +3,14 @@
  * download and verify, extract safely beside the final prefix, relocate, move into place, and
  * record the install in the install tree's database as Spack does.
  *
- * Stages: mirror → verify → gunzip → untar → relocate → disk. A failure leaves no prefix and
- * nothing half-written.
+ * Stages: mirror → verify → gunzip → untar → relocate → disk, for several specs at once. A
+ * failure leaves no prefix and nothing half-written.
  *
  * @module
  */
 import { dirname } from "node:path";
 import { parseBuildInfo } from "../buildcache/buildinfo.ts";
+import { forEachConcurrently } from "../concurrency.ts";
 import { InstallError, NotFoundError, SpackleError } from "../errors.ts";
 import { countBytes, type ProgressListener } from "../events.ts";
 import type { CacheEntry, Mirror } from "../mirror/types.ts";
@@ -30,8 +31,9 @@ import type { TrustedKey } from "../signing/keys.ts";
 import { gunzipStream } from "../stream/gzip.ts";
 import { exists } from "../stream/io.ts";
 import { expansionGuard } from "../stream/limit.ts";
-import { addInstalled, paddedRoot, relativePrefix } from "../store/mod.ts";
+import { paddedRoot, relativePrefix } from "../store/mod.ts";
 import { extractPackageTarball } from "../tar/mod.ts";
+import { InstallRecorder } from "./_record.ts";
 import { buildPrefixMap, type InstallLayout } from "./prefix_map.ts";
 import { relocatePrefix } from "./relocate_prefix.ts";
 
@@ -61,7 +63,16 @@ export interface InstallOptions {
    * runs of one byte; `Infinity` disables the limit.
    */
   maxExpansion?: number;
+  /**
+   * Specs installed at once (default {@link DEFAULT_INSTALL_JOBS}; at least 1): downloads,
+   * extraction and relocation of different specs overlap, while a spec is moved into place and
+   * recorded only after its dependencies.
+   */
+  jobs?: number;
 }
+
+/** Specs {@link installSpecs} installs at once unless told otherwise. */
+export const DEFAULT_INSTALL_JOBS = 4;
 
 /** What an install did. */
 export interface InstallResult {
@@ -72,9 +83,15 @@ export interface InstallResult {
 }
 
 /**
- * Installs `specs` and their link/run dependencies (dependencies first) from `mirror` into
- * `options.root`, laid out with Spack's default projection
- * `{platform}-{target}/{name}-{version}-{hash}`.
+ * Installs `specs` and their link/run dependencies from `mirror` into `options.root`, laid out
+ * with Spack's default projection `{platform}-{target}/{name}-{version}-{hash}`.
+ *
+ * Up to {@link InstallOptions.jobs} specs install at once, started in dependency order; a spec
+ * is moved into its prefix only after its dependencies are in theirs, and the install-tree
+ * database gets its records in batches (dependencies first), the last one when the install ends,
+ * whether it succeeded or not. On a failure no further spec starts; the ones running finish (or,
+ * when they depend on the failed one, are dropped), everything in place is recorded, and the
+ * first error is thrown.
  *
  * @example
  * ```ts
@@ -106,53 +123,138 @@ export async function installSpecs(
     prefixOf: (node: SpecNode) => `${storeRoot}/${relativePrefix(node)}`,
   };
   const order = installOrder(specs);
-  const explicit = new Set(specs.map((s) => s.node.hash));
+  const position = new Map(order.map((s, at) => [s.node.hash, at]));
+  const recorder = new InstallRecorder(storeRoot, new Set(specs.map((s) => s.node.hash)));
   const result: InstallResult = { installed: new Map(), skipped: new Map() };
-  let index = 0;
-  for (const spec of order) {
-    index++;
-    const name = shortSpec(spec.node);
-    const prefix = layout.prefixOf(spec.node);
-    const event = {
-      kind: "spec",
-      action: "install",
-      spec: name,
-      index,
-      total: order.length,
-    } as const;
-    if (await exists(prefix)) {
-      result.skipped.set(spec.node.hash, prefix);
-      options.onProgress?.({ ...event, state: "skipped" });
-      await addInstalled(storeRoot, [spec], explicit);
-      continue;
-    }
-    options.onProgress?.({ ...event, state: "start" });
-    const started = performance.now();
-    try {
-      const entry = await mirror.getEntry(spec);
-      if (!entry) throw new NotFoundError(`${name} in ${mirror.url}`);
-      if (options.checkSignature ?? true) {
-        await checkSignature(entry, options.trustedKeys ?? [], name);
+  // Settles when the spec's prefix is in place (or will never be): dependents wait on it.
+  const placed = new Map(order.map((s) => [s.node.hash, Promise.withResolvers<void>()]));
+  for (const p of placed.values()) p.promise.catch(() => {}); // a failure is reported once
+  let failure: unknown;
+  let reported = 0;
+  try {
+    // Tasks start in dependency order, so whatever a running task waits on has started too.
+    await forEachConcurrently(order.length, options.jobs ?? DEFAULT_INSTALL_JOBS, async (i) => {
+      const spec = order[i];
+      const own = placed.get(spec.node.hash)!;
+      const dependencies = () =>
+        Promise.all(earlierDependencies(order, position, i).map((h) => placed.get(h)!.promise));
+      try {
+        await installListed(mirror, spec, layout, options, {
+          nextIndex: () => ++reported,
+          total: order.length,
+          dependencies,
+          result,
+        });
+        recorder.add(spec);
+        own.resolve();
+      } catch (e) {
+        own.reject(e);
+        if (!(e instanceof DependencyFailed)) failure ??= e;
+        throw e;
       }
-      const bytes = await installOne(mirror, entry, spec, prefix, layout, options);
-      await addInstalled(storeRoot, [spec], explicit);
-      result.installed.set(spec.node.hash, prefix);
-      options.onProgress?.({
-        ...event,
-        state: "done",
-        bytes,
-        seconds: (performance.now() - started) / 1000,
-        source: entry.mirror ?? mirror.url,
-      });
-    } catch (e) {
-      const error = e instanceof NotFoundError || e instanceof InstallError
-        ? e
-        : new InstallError(name, (e as Error).message, { cause: e });
-      options.onProgress?.({ ...event, state: "failed", error });
-      throw error;
-    }
+    });
+  } catch (e) {
+    failure ??= e;
   }
+  try {
+    await recorder.close();
+  } catch (e) {
+    if (failure === undefined) throw e;
+    options.onProgress?.({
+      kind: "message",
+      level: "warning",
+      text: `the install-tree database of ${storeRoot} was not updated: ${(e as Error).message}`,
+    });
+  }
+  if (failure !== undefined) throw failure;
   return result;
+}
+
+/** A dependency of the spec failed to install, so the spec was not moved into place. */
+class DependencyFailed extends InstallError {}
+
+/** Where a spec stands in the install, and what waits on it. */
+interface Listed {
+  /** The spec's 1-based index in progress events, taken when its first event is sent. */
+  nextIndex: () => number;
+  total: number;
+  /** Resolves once every dependency's prefix is in place; rejects when one failed. */
+  dependencies: () => Promise<unknown>;
+  result: InstallResult;
+}
+
+/** Installs (or skips) one spec of the install order, reporting progress. */
+async function installListed(
+  mirror: Mirror,
+  spec: ConcreteSpec,
+  layout: InstallLayout,
+  options: InstallOptions,
+  { nextIndex, total, dependencies, result }: Listed,
+): Promise<void> {
+  const name = shortSpec(spec.node);
+  const prefix = layout.prefixOf(spec.node);
+  let index: number | undefined;
+  const event = () =>
+    ({ kind: "spec", action: "install", spec: name, index: index ??= nextIndex(), total }) as const;
+  // Recorded, and so placed, only after its dependencies.
+  const afterDependencies = async () => {
+    try {
+      await dependencies();
+    } catch (e) {
+      throw new DependencyFailed(
+        name,
+        `a dependency failed: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  };
+  try {
+    if (await exists(prefix)) {
+      await afterDependencies();
+      result.skipped.set(spec.node.hash, prefix);
+      options.onProgress?.({ ...event(), state: "skipped" });
+      return;
+    }
+    options.onProgress?.({ ...event(), state: "start" });
+    const started = performance.now();
+    const entry = await mirror.getEntry(spec);
+    if (!entry) throw new NotFoundError(`${name} in ${mirror.url}`);
+    if (options.checkSignature ?? true) {
+      await checkSignature(entry, options.trustedKeys ?? [], name);
+    }
+    const bytes = await installOne(mirror, entry, spec, prefix, layout, {
+      ...options,
+      beforeRename: afterDependencies,
+    });
+    result.installed.set(spec.node.hash, prefix);
+    options.onProgress?.({
+      ...event(),
+      state: "done",
+      bytes,
+      seconds: (performance.now() - started) / 1000,
+      source: entry.mirror ?? mirror.url,
+    });
+  } catch (e) {
+    const error = e instanceof NotFoundError || e instanceof InstallError
+      ? e
+      : new InstallError(name, (e as Error).message, { cause: e });
+    options.onProgress?.({ ...event(), state: "failed", error });
+    throw error;
+  }
+}
+
+/**
+ * DAG hashes of the direct link/run dependencies of `order[i]` that come before it in `order`
+ * (externals are not in it; an edge back along a cycle in a hostile spec is not waited on).
+ */
+function earlierDependencies(
+  order: readonly ConcreteSpec[],
+  position: ReadonlyMap<string, number>,
+  i: number,
+): string[] {
+  return edgesOf(order[i].node, ["link", "run"])
+    .filter((edge) => (position.get(edge.hash) ?? i) < i)
+    .map((edge) => edge.hash);
 }
 
 /** Specs plus their link/run closure, externals dropped, dependencies before dependents. */
@@ -201,7 +303,9 @@ async function installOne(
   spec: ConcreteSpec,
   prefix: string,
   layout: InstallLayout,
-  { onProgress, maxExpansion }: InstallOptions,
+  { onProgress, maxExpansion, beforeRename }: InstallOptions & {
+    beforeRename: () => Promise<void>;
+  },
 ): Promise<number> {
   await Deno.mkdir(dirname(prefix), { recursive: true });
   const staging = `${prefix}.spackle-${crypto.randomUUID().slice(0, 8)}`;
@@ -244,6 +348,7 @@ async function installOne(
     const sbang = `${layout.unpaddedRoot}/bin/sbang`;
     await installSbang(layout.unpaddedRoot);
     await filterShebangsInPrefix(staging, sbang);
+    await beforeRename();
     await Deno.rename(staging, prefix);
     return bytes;
   } catch (e) {
