@@ -30,7 +30,8 @@ import {
   hasCommand,
   median,
   medianOf,
-  syncDisks,
+  removeAndSync,
+  shellQuote,
   table,
   timeInProcess,
   timeShell,
@@ -52,11 +53,8 @@ const runs = Number(values.runs);
 const gnuTime = await hasCommand(GNU_TIME);
 const pigz = await hasCommand("pigz");
 const work = await Deno.makeTempDir({ prefix: "spackle-ratio-bench-" });
-const fresh = async (path: string) => {
-  await Deno.remove(path, { recursive: true }).catch(() => {});
-  await syncDisks();
-};
-const q = (path: string) => `'${path.replaceAll("'", `'\\''`)}'`;
+const fresh = removeAndSync;
+const q = shellQuote;
 
 try {
   console.log(`generating a ${values.mb} MB synthetic install tree in ${work} …`);

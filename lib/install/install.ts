@@ -29,6 +29,7 @@ import { verifyClearsigned } from "../signing/clearsign.ts";
 import { SignatureError } from "../signing/errors.ts";
 import type { TrustedKey } from "../signing/keys.ts";
 import { gunzipStream } from "../stream/gzip.ts";
+import { workerGunzipStream } from "../stream/worker_gunzip.ts";
 import { exists } from "../stream/io.ts";
 import { expansionGuard } from "../stream/limit.ts";
 import { paddedRoot, relativePrefix } from "../store/mod.ts";
@@ -69,7 +70,17 @@ export interface InstallOptions {
    * recorded only after its dependencies.
    */
   jobs?: number;
+  /**
+   * Worker threads that gunzip package tarballs of 1 MiB or more beside their extraction
+   * (default 0: gunzip on the calling thread). It pays only with a spare core: on a loaded
+   * machine the worker's messages cost more CPU than they save (measured in
+   * `bench/install_many.ts` and `bench/push_install_ratio.ts`).
+   */
+  threads?: number;
 }
+
+/** Smallest tarball gunzipped on a worker thread (see {@link InstallOptions.threads}). */
+const WORKER_GUNZIP_MIN_BYTES = 1 << 20;
 
 /** Specs {@link installSpecs} installs at once unless told otherwise. */
 export const DEFAULT_INSTALL_JOBS = 4;
@@ -303,7 +314,7 @@ async function installOne(
   spec: ConcreteSpec,
   prefix: string,
   layout: InstallLayout,
-  { onProgress, maxExpansion, beforeRename }: InstallOptions & {
+  { onProgress, maxExpansion, threads, beforeRename }: InstallOptions & {
     beforeRename: () => Promise<void>;
   },
 ): Promise<number> {
@@ -322,7 +333,11 @@ async function installOne(
         onProgress?.(e);
       }, entry.tarball.size))
       .pipeThrough(guard.compressed)
-      .pipeThrough(gunzipStream())
+      .pipeThrough(
+        !threads || (entry.tarball.size ?? Infinity) < WORKER_GUNZIP_MIN_BYTES
+          ? gunzipStream()
+          : workerGunzipStream({ threads }),
+      )
       .pipeThrough(guard.expanded);
     const extracted = await extractPackageTarball(tarball, staging, { source: entry.source });
     const info = parseBuildInfo(
