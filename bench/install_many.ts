@@ -72,11 +72,11 @@ try {
   });
   const store = await openStore(synthetic.dir);
   const cache = join(work, "cache");
-  await pushSpecs(await openMirror(cache), store, store.specs);
+  await pushSpecs(await openMirror(cache), store, store.specs, { updateIndex: true });
   const oci = new OciMirror(`oci+http://${registry.host}/bench/many`, {
     registry: { credentials: () => Promise.resolve(undefined) },
   });
-  await pushSpecs(oci, store, store.specs);
+  await pushSpecs(oci, store, store.specs, { updateIndex: true });
   const fsMirror = await openMirror(cache);
   const count = synthetic.specs.length;
   const top = synthetic.specs[count - 1].spec;
@@ -102,6 +102,7 @@ try {
         fixed(t.cpu, 2),
         fixed(rate(t) / rate(one), 2),
       ]);
+      console.log(`  ${rows.at(-1)!.slice(0, 4).join("  ")} (load ${load()})`);
     }
   }
 
