@@ -11,7 +11,7 @@
 import { dirname } from "node:path";
 import { parseBuildInfo } from "../buildcache/buildinfo.ts";
 import { forEachConcurrently } from "../concurrency.ts";
-import { InstallError, NotFoundError, SpackleError } from "../errors.ts";
+import { InstallError, NotFoundError, SpackleError, UsageError } from "../errors.ts";
 import { countBytes, type ProgressListener } from "../events.ts";
 import type { CacheEntry, Mirror } from "../mirror/types.ts";
 import { ElfGrowError } from "../relocate/elf.ts";
@@ -112,6 +112,7 @@ export interface InstallResult {
  * await installSpecs(mirror, [zlib], { root: "/opt/sw", checkSignature: false });
  * ```
  *
+ * @throws {UsageError} when `jobs` is not a whole number ≥ 1 or `threads` not one ≥ 0.
  * @throws {NotFoundError} when a needed dependency is not in the cache.
  * @throws {InstallError} naming the spec, when download, verification, extraction or relocation
  * fails; that spec's prefix is not created. Its `cause` is the typed error when there is one:
@@ -133,6 +134,17 @@ export async function installSpecs(
     unpaddedRoot,
     prefixOf: (node: SpecNode) => `${storeRoot}/${relativePrefix(node)}`,
   };
+  const jobs = options.jobs ?? DEFAULT_INSTALL_JOBS;
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    throw new UsageError(`install jobs must be a whole number of at least 1, not ${jobs}`);
+  }
+  if (
+    options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)
+  ) {
+    throw new UsageError(
+      `install threads must be a whole number of at least 0, not ${options.threads}`,
+    );
+  }
   const order = installOrder(specs);
   const position = new Map(order.map((s, at) => [s.node.hash, at]));
   const recorder = new InstallRecorder(storeRoot, new Set(specs.map((s) => s.node.hash)));
@@ -144,7 +156,7 @@ export async function installSpecs(
   let reported = 0;
   try {
     // Tasks start in dependency order, so whatever a running task waits on has started too.
-    await forEachConcurrently(order.length, options.jobs ?? DEFAULT_INSTALL_JOBS, async (i) => {
+    await forEachConcurrently(order.length, jobs, async (i) => {
       const spec = order[i];
       const own = placed.get(spec.node.hash)!;
       const dependencies = () =>
@@ -212,11 +224,10 @@ async function installListed(
     try {
       await dependencies();
     } catch (e) {
-      throw new DependencyFailed(
-        name,
-        `a dependency failed: ${(e as Error).message}`,
-        { cause: e },
-      );
+      const detail = e instanceof InstallError
+        ? `its dependency ${e.spec} was not installed`
+        : `a dependency was not installed: ${(e as Error).message}`;
+      throw new DependencyFailed(name, detail, { cause: e });
     }
   };
   try {

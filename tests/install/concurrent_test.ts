@@ -10,13 +10,14 @@ import { join } from "node:path";
 import { createSyntheticDag } from "../../bench/_synthetic_store.ts";
 import { blobKey } from "../../lib/buildcache/layout.ts";
 import type { SpecEvent } from "../../lib/events.ts";
-import { InstallError } from "../../lib/errors.ts";
+import { InstallError, UsageError } from "../../lib/errors.ts";
 import { installSpecs } from "../../lib/install/install.ts";
 import { openMirror } from "../../lib/mirror/open.ts";
 import { pushSpecs } from "../../lib/push/push.ts";
 import { type ConcreteSpec, edgesOf, shortSpec } from "../../lib/spec/spec.ts";
 import { openStore, readDatabase, relativePrefix } from "../../lib/store/mod.ts";
 import { exists } from "../../lib/stream/io.ts";
+import { SPACK12 } from "../_support/fixtures.ts";
 import { withTempDir } from "../_support/temp.ts";
 
 const SPECS = 16;
@@ -127,8 +128,14 @@ Deno.test("a corrupt tarball in the middle of a concurrent install fails that sp
     await Deno.writeFile(blob, bytes);
 
     const root = join(dir, "sw");
+    const failed: SpecEvent[] = [];
     await assert.rejects(
-      installSpecs(mirror, [top], { root, checkSignature: false, jobs: 4 }),
+      installSpecs(mirror, [top], {
+        root,
+        checkSignature: false,
+        jobs: 4,
+        onProgress: (e) => e.kind === "spec" && e.state === "failed" && failed.push(e),
+      }),
       (e) => {
         assert.ok(e instanceof InstallError, String(e));
         assert.equal(e.spec, shortSpec(victim));
@@ -136,6 +143,11 @@ Deno.test("a corrupt tarball in the middle of a concurrent install fails that sp
       },
     );
 
+    // The victim's failure is reported; a dependent that was running says which dependency.
+    assert.equal(failed[0].spec, shortSpec(victim));
+    for (const e of failed.slice(1)) {
+      assert.match(e.error!.message, /its dependency .* was not installed/);
+    }
     assert.deepEqual(await leftovers(root), []);
     const db = await readDatabase(root);
     for (const node of top.nodes.values()) {
@@ -163,3 +175,19 @@ async function specOf(
 ): Promise<ConcreteSpec> {
   return (await mirror.listSpecs()).find((s) => s.node.hash === hash)!;
 }
+
+Deno.test("jobs and threads that are not whole numbers in range are refused before anything is written", async () => {
+  await withTempDir(async (dir) => {
+    const mirror = await openMirror(join(SPACK12, "fs-unsigned"));
+    const specs = await mirror.listSpecs();
+    const root = join(dir, "sw");
+    for (const bad of [{ jobs: 0 }, { jobs: 1.5 }, { jobs: NaN }, { threads: -1 }]) {
+      await assert.rejects(
+        installSpecs(mirror, specs, { root, checkSignature: false, ...bad }),
+        UsageError,
+        JSON.stringify(bad),
+      );
+    }
+    assert.equal(await exists(root), false);
+  });
+});
