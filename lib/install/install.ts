@@ -153,7 +153,11 @@ export async function installSpecs(
   const placed = new Map(order.map((s) => [s.node.hash, Promise.withResolvers<void>()]));
   for (const p of placed.values()) p.promise.catch(() => {}); // a failure is reported once
   let failure: unknown;
+  let failedAt = Infinity;
   let reported = 0;
+  // Written once, by the first spec that needs it, not re-checked by every spec.
+  let sbangInstalled: Promise<string> | undefined;
+  const sbang = () => sbangInstalled ??= installSbang(unpaddedRoot);
   try {
     // Tasks start in dependency order, so whatever a running task waits on has started too.
     await forEachConcurrently(order.length, jobs, async (i) => {
@@ -166,13 +170,16 @@ export async function installSpecs(
           nextIndex: () => ++reported,
           total: order.length,
           dependencies,
+          sbang,
           result,
         });
         recorder.add(spec);
         own.resolve();
       } catch (e) {
         own.reject(e);
-        if (!(e instanceof DependencyFailed)) failure ??= e;
+        // Of several failures, the one earliest in dependency order is reported, as a one-job
+        // install would have met it first.
+        if (!(e instanceof DependencyFailed) && i < failedAt) [failure, failedAt] = [e, i];
         throw e;
       }
     });
@@ -203,6 +210,8 @@ interface Listed {
   total: number;
   /** Resolves once every dependency's prefix is in place; rejects when one failed. */
   dependencies: () => Promise<unknown>;
+  /** Installs `<root>/bin/sbang` (once per install); resolves with its path. */
+  sbang: () => Promise<string>;
   result: InstallResult;
 }
 
@@ -212,7 +221,7 @@ async function installListed(
   spec: ConcreteSpec,
   layout: InstallLayout,
   options: InstallOptions,
-  { nextIndex, total, dependencies, result }: Listed,
+  { nextIndex, total, dependencies, sbang, result }: Listed,
 ): Promise<void> {
   const name = shortSpec(spec.node);
   const prefix = layout.prefixOf(spec.node);
@@ -247,6 +256,7 @@ async function installListed(
     const bytes = await installOne(mirror, entry, spec, prefix, layout, {
       ...options,
       beforeRename: afterDependencies,
+      sbang,
     });
     result.installed.set(spec.node.hash, prefix);
     options.onProgress?.({
@@ -325,8 +335,10 @@ async function installOne(
   spec: ConcreteSpec,
   prefix: string,
   layout: InstallLayout,
-  { onProgress, maxExpansion, threads, beforeRename }: InstallOptions & {
+  { onProgress, maxExpansion, threads, beforeRename, sbang }: InstallOptions & {
     beforeRename: () => Promise<void>;
+    /** Installs `<root>/bin/sbang` (once per install); resolves with its path. */
+    sbang: () => Promise<string>;
   },
 ): Promise<number> {
   await Deno.mkdir(dirname(prefix), { recursive: true });
@@ -371,9 +383,7 @@ async function installOne(
       }
       throw e;
     }
-    const sbang = `${layout.unpaddedRoot}/bin/sbang`;
-    await installSbang(layout.unpaddedRoot);
-    await filterShebangsInPrefix(staging, sbang);
+    await filterShebangsInPrefix(staging, await sbang());
     await beforeRename();
     await Deno.rename(staging, prefix);
     return bytes;
