@@ -100,3 +100,14 @@ export function table(header: readonly string[], rows: readonly (readonly string
 export function fixed(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : "-";
 }
+
+/** `text` quoted for `sh` (single quotes). */
+export function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Removes `path` (if there) and flushes dirty pages, before a timed run that writes it. */
+export async function removeAndSync(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch(() => {});
+  await syncDisks();
+}

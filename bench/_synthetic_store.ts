@@ -124,9 +124,20 @@ export async function createSyntheticStore(
     specs.push({ spec, prefix, dir: writer.dir, bytes: writer.bytes, files: writer.files });
   }
 
+  return await finishStore(dir, diskRoot, root, specs, app);
+}
+
+/** Writes the database of `specs` (all under `top`'s DAG, `top` explicit) and sums the tree. */
+async function finishStore(
+  dir: string,
+  diskRoot: string,
+  root: string,
+  specs: SyntheticSpec[],
+  top: ConcreteSpec,
+): Promise<SyntheticStore> {
   const db: InstallDatabase = { version: "8", installs: new Map() };
   const prefixes = new Map(specs.map((s) => [s.spec.node.hash, s.prefix]));
-  mergeSpecs(db, [app], new Set([app.node.hash]), (n) => ({
+  mergeSpecs(db, [top], new Set([top.node.hash]), (n) => ({
     path: prefixes.get(n.hash) ?? null,
     installed: prefixes.has(n.hash),
   }));
@@ -138,6 +149,64 @@ export async function createSyntheticStore(
     bytes: specs.reduce((sum, s) => sum + s.bytes, 0),
     files: specs.reduce((sum, s) => sum + s.files, 0),
   };
+}
+
+/** Options of {@link createSyntheticDag}. */
+export interface SyntheticDagOptions {
+  /** Number of specs, the root included (at least 2). */
+  specs: number;
+  /** Bytes of each spec's files, in KB (10^3 bytes); default 150. */
+  kbPerSpec?: number;
+  /** Most direct dependencies of a spec, picked among the earlier ones; default 3. */
+  maxDependencies?: number;
+  /** Content shares; default as {@link createSyntheticStore}. */
+  mix?: ContentMix;
+}
+
+/**
+ * Writes a synthetic install tree of many small specs into `dir`, as {@link createSyntheticStore}
+ * does for two large ones: `bench-dep-0` … `bench-dep-<n-2>`, each depending (link and run) on up
+ * to `maxDependencies` earlier ones, so dependencies are shared, and `bench-root`, depending on
+ * every spec nothing else depends on, so its closure is the whole tree. The content and the DAG
+ * are deterministic. `specs` lists dependencies first; the root is last.
+ */
+export async function createSyntheticDag(
+  dir: string,
+  options: SyntheticDagOptions,
+): Promise<SyntheticStore> {
+  const count = Math.max(2, Math.floor(options.specs));
+  const budget = Math.round((options.kbPerSpec ?? 150) * 1e3);
+  const mix = normalise(options.mix ?? { elf: 0.45, text: 0.25, random: 0.3 });
+  const root = paddedRoot(SYNTHETIC_UNPADDED_ROOT, 128);
+  const diskRoot = join(dir, root.slice(SYNTHETIC_UNPADDED_ROOT.length + 1));
+  await Deno.mkdir(diskRoot, { recursive: true });
+  const pools = { random: randomPool(1), text: textPool(2), libraries: await systemLibraries() };
+  const next = seededRandom(3);
+
+  const built: ConcreteSpec[] = [];
+  const dependedOn = new Set<number>();
+  const plan = (i: number): number[] => {
+    if (i === count - 1) return built.map((_, at) => at).filter((at) => !dependedOn.has(at));
+    const picks = new Set<number>();
+    const wanted = Math.floor(next() * ((options.maxDependencies ?? 3) + 1));
+    for (let k = 0; k < wanted && i > 0; k++) picks.add(Math.floor(next() * i));
+    return [...picks].sort((a, b) => a - b);
+  };
+  const specs: SyntheticSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const deps = plan(i).map((at) => (dependedOn.add(at), built[at]));
+    const name = i === count - 1 ? "bench-root" : `bench-dep-${i}`;
+    const spec = concrete(node(name, "1.0", deps.map((d) => d.node)), ...deps);
+    built.push(spec);
+    const rel = relativePrefix(spec.node);
+    const writer = new PrefixWriter(join(diskRoot, rel), pools, 100 + i);
+    const prefix = `${root}/${rel}`;
+    const depPrefixes = deps.map((d) => `${root}/${relativePrefix(d.node)}`);
+    await writer.fill(spec, prefix, depPrefixes, budget, mix, 8 << 20);
+    specs.push({ spec, prefix, dir: writer.dir, bytes: writer.bytes, files: writer.files });
+  }
+
+  return await finishStore(dir, diskRoot, root, specs, built[count - 1]);
 }
 
 function normalise(mix: ContentMix): ContentMix {

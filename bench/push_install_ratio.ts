@@ -4,8 +4,8 @@
  *
  * - push: `pushSpecs` to a temporary filesystem cache, beside `tar -c | gzip -6 > file` (and
  *   `pigz -6` when installed) of each spec prefix;
- * - install: `installSpecs` into a short root (unsigned), beside `gzip -dc | tar -x` (and
- *   `pigz -dc`) of the same tarballs;
+ * - install: `installSpecs` into a short root (unsigned), and the CLI's `install` as a process,
+ *   beside `gzip -dc | tar -x` (and `pigz -dc`) of the same tarballs;
  * - peak RSS of a Spackle install in a child process (`tests/install/_install_subprocess.ts`),
  *   from GNU time and from the child's own `VmHWM`;
  * - a stage breakdown of push and install (one run, `_stages.ts`).
@@ -30,7 +30,8 @@ import {
   hasCommand,
   median,
   medianOf,
-  syncDisks,
+  removeAndSync,
+  shellQuote,
   table,
   timeInProcess,
   timeShell,
@@ -52,11 +53,8 @@ const runs = Number(values.runs);
 const gnuTime = await hasCommand(GNU_TIME);
 const pigz = await hasCommand("pigz");
 const work = await Deno.makeTempDir({ prefix: "spackle-ratio-bench-" });
-const fresh = async (path: string) => {
-  await Deno.remove(path, { recursive: true }).catch(() => {});
-  await syncDisks();
-};
-const q = (path: string) => `'${path.replaceAll("'", `'\\''`)}'`;
+const fresh = removeAndSync;
+const q = shellQuote;
 
 try {
   console.log(`generating a ${values.mb} MB synthetic install tree in ${work} …`);
@@ -117,6 +115,13 @@ try {
         await installSpecs(mirror, cached, { root, checkSignature: false })
       ),
   );
+  // The CLI as a user runs it: a fresh process, startup and module loading included.
+  const cliInstall = await medianOf(runs, () => fresh(root), () =>
+    timeShell(
+      `${q(Deno.execPath())} run -A ${q(join(REPO, "cli.ts"))} install ${q(cache)} bench-app ` +
+        `--root ${q(root)} --no-check-signature > /dev/null`,
+      gnuTime,
+    ));
   const unpackAll = (decompressor: string) =>
     blobs.map((blob) => `${decompressor} ${q(blob)} | tar -xf - -C ${q(root)}`).join(" && ");
   const unpackPrepare = async () => {
@@ -175,6 +180,11 @@ try {
     row("install", "spackle installSpecs", install),
     row("install", "gzip -dc | tar -x", gzipInstall, install),
     ...(pigzInstall ? [row("install", "pigz -dc | tar -x", pigzInstall, install)] : []),
+    row("install", "spackle install (CLI process)", cliInstall),
+    row("install", "gzip -dc | tar -x (vs the CLI)", gzipInstall, cliInstall),
+    ...(pigzInstall
+      ? [row("install", "pigz -dc | tar -x (vs the CLI)", pigzInstall, cliInstall)]
+      : []),
   ];
   console.log(table(["", "tool", "wall s", "MB/s", "CPU s", "Spackle ÷ tool"], rows));
 

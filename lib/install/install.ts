@@ -3,14 +3,15 @@
  * download and verify, extract safely beside the final prefix, relocate, move into place, and
  * record the install in the install tree's database as Spack does.
  *
- * Stages: mirror → verify → gunzip → untar → relocate → disk. A failure leaves no prefix and
- * nothing half-written.
+ * Stages: mirror → verify → gunzip → untar → relocate → disk, for several specs at once. A
+ * failure leaves no prefix and nothing half-written.
  *
  * @module
  */
 import { dirname, resolve } from "node:path";
 import { parseBuildInfo } from "../buildcache/buildinfo.ts";
-import { InstallError, NotFoundError, SpackleError } from "../errors.ts";
+import { forEachConcurrently } from "../concurrency.ts";
+import { InstallError, NotFoundError, SpackleError, UsageError } from "../errors.ts";
 import { countBytes, type ProgressListener } from "../events.ts";
 import { blameBlob } from "../mirror/blame.ts";
 import type { CacheEntry, Mirror } from "../mirror/types.ts";
@@ -29,10 +30,12 @@ import { verifyClearsigned } from "../signing/clearsign.ts";
 import { SignatureError } from "../signing/errors.ts";
 import type { TrustedKey } from "../signing/keys.ts";
 import { gunzipStream } from "../stream/gzip.ts";
+import { workerGunzipStream } from "../stream/worker_gunzip.ts";
 import { exists } from "../stream/io.ts";
 import { expansionGuard } from "../stream/limit.ts";
-import { addInstalled, paddedRoot, relativePrefix } from "../store/mod.ts";
+import { paddedRoot, relativePrefix } from "../store/mod.ts";
 import { extractPackageTarball } from "../tar/mod.ts";
+import { InstallRecorder } from "./_record.ts";
 import { buildPrefixMap, type InstallLayout } from "./prefix_map.ts";
 import { relocatePrefix } from "./relocate_prefix.ts";
 
@@ -62,7 +65,26 @@ export interface InstallOptions {
    * runs of one byte; `Infinity` disables the limit.
    */
   maxExpansion?: number;
+  /**
+   * Specs installed at once (default {@link DEFAULT_INSTALL_JOBS}; at least 1): downloads,
+   * extraction and relocation of different specs overlap, while a spec is moved into place and
+   * recorded only after its dependencies.
+   */
+  jobs?: number;
+  /**
+   * Worker threads that gunzip package tarballs of 1 MiB or more beside their extraction
+   * (default 0: gunzip on the calling thread). It pays only with a spare core: on a loaded
+   * machine the worker's messages cost more CPU than they save (measured in
+   * `bench/install_many.ts` and `bench/push_install_ratio.ts`).
+   */
+  threads?: number;
 }
+
+/** Smallest tarball gunzipped on a worker thread (see {@link InstallOptions.threads}). */
+const WORKER_GUNZIP_MIN_BYTES = 1 << 20;
+
+/** Specs {@link installSpecs} installs at once unless told otherwise. */
+export const DEFAULT_INSTALL_JOBS = 4;
 
 /** What an install did. */
 export interface InstallResult {
@@ -73,9 +95,15 @@ export interface InstallResult {
 }
 
 /**
- * Installs `specs` and their link/run dependencies (dependencies first) from `mirror` into
- * `options.root`, laid out with Spack's default projection
- * `{platform}-{target}/{name}-{version}-{hash}`.
+ * Installs `specs` and their link/run dependencies from `mirror` into `options.root`, laid out
+ * with Spack's default projection `{platform}-{target}/{name}-{version}-{hash}`.
+ *
+ * Up to {@link InstallOptions.jobs} specs install at once, started in dependency order; a spec
+ * is moved into its prefix only after its dependencies are in theirs, and the install-tree
+ * database gets its records in batches (dependencies first), the last one when the install ends,
+ * whether it succeeded or not. On a failure no further spec starts; the ones running finish (or,
+ * when they depend on the failed one, are dropped), everything in place is recorded, and the
+ * first error is thrown.
  *
  * @example
  * ```ts
@@ -85,6 +113,7 @@ export interface InstallResult {
  * await installSpecs(mirror, [zlib], { root: "/opt/sw", checkSignature: false });
  * ```
  *
+ * @throws {UsageError} when `jobs` is not a whole number ≥ 1 or `threads` not one ≥ 0.
  * @throws {NotFoundError} when a needed dependency is not in the cache.
  * @throws {InstallError} naming the spec, when download, verification, extraction or relocation
  * fails; that spec's prefix is not created. Its `cause` is the typed error when there is one:
@@ -107,54 +136,159 @@ export async function installSpecs(
     unpaddedRoot,
     prefixOf: (node: SpecNode) => `${storeRoot}/${relativePrefix(node)}`,
   };
-  const order = installOrder(specs);
-  const explicit = new Set(specs.map((s) => s.node.hash));
-  const result: InstallResult = { installed: new Map(), skipped: new Map() };
-  let index = 0;
-  for (const spec of order) {
-    index++;
-    const name = shortSpec(spec.node);
-    const prefix = layout.prefixOf(spec.node);
-    const event = {
-      kind: "spec",
-      action: "install",
-      spec: name,
-      index,
-      total: order.length,
-    } as const;
-    if (await exists(prefix)) {
-      result.skipped.set(spec.node.hash, prefix);
-      options.onProgress?.({ ...event, state: "skipped" });
-      await addInstalled(storeRoot, [spec], explicit);
-      continue;
-    }
-    options.onProgress?.({ ...event, state: "start" });
-    const started = performance.now();
-    try {
-      const entry = await mirror.getEntry(spec);
-      if (!entry) throw new NotFoundError(`${name} in ${mirror.url}`);
-      if (options.checkSignature ?? true) {
-        await checkSignature(entry, options.trustedKeys ?? [], name);
-      }
-      const bytes = await installOne(mirror, entry, spec, prefix, layout, options);
-      await addInstalled(storeRoot, [spec], explicit);
-      result.installed.set(spec.node.hash, prefix);
-      options.onProgress?.({
-        ...event,
-        state: "done",
-        bytes,
-        seconds: (performance.now() - started) / 1000,
-        source: entry.mirror ?? mirror.url,
-      });
-    } catch (e) {
-      const error = e instanceof NotFoundError || e instanceof InstallError
-        ? e
-        : new InstallError(name, (e as Error).message, { cause: e });
-      options.onProgress?.({ ...event, state: "failed", error });
-      throw error;
-    }
+  const jobs = options.jobs ?? DEFAULT_INSTALL_JOBS;
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    throw new UsageError(`install jobs must be a whole number of at least 1, not ${jobs}`);
   }
+  if (
+    options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)
+  ) {
+    throw new UsageError(
+      `install threads must be a whole number of at least 0, not ${options.threads}`,
+    );
+  }
+  const order = installOrder(specs);
+  const position = new Map(order.map((s, at) => [s.node.hash, at]));
+  const recorder = new InstallRecorder(storeRoot, new Set(specs.map((s) => s.node.hash)));
+  const result: InstallResult = { installed: new Map(), skipped: new Map() };
+  // Settles when the spec's prefix is in place (or will never be): dependents wait on it.
+  const placed = new Map(order.map((s) => [s.node.hash, Promise.withResolvers<void>()]));
+  for (const p of placed.values()) p.promise.catch(() => {}); // a failure is reported once
+  let failure: unknown;
+  let failedAt = Infinity;
+  let reported = 0;
+  // Written once, by the first spec that needs it, not re-checked by every spec.
+  let sbangInstalled: Promise<string> | undefined;
+  const sbang = () => sbangInstalled ??= installSbang(unpaddedRoot);
+  try {
+    // Tasks start in dependency order, so whatever a running task waits on has started too.
+    await forEachConcurrently(order.length, jobs, async (i) => {
+      const spec = order[i];
+      const own = placed.get(spec.node.hash)!;
+      const dependencies = () =>
+        Promise.all(earlierDependencies(order, position, i).map((h) => placed.get(h)!.promise));
+      try {
+        await installListed(mirror, spec, layout, options, {
+          nextIndex: () => ++reported,
+          total: order.length,
+          dependencies,
+          sbang,
+          result,
+        });
+        recorder.add(spec);
+        own.resolve();
+      } catch (e) {
+        own.reject(e);
+        // Of several failures, the one earliest in dependency order is reported, as a one-job
+        // install would have met it first.
+        if (!(e instanceof DependencyFailed) && i < failedAt) [failure, failedAt] = [e, i];
+        throw e;
+      }
+    });
+  } catch (e) {
+    failure ??= e;
+  }
+  try {
+    await recorder.close();
+  } catch (e) {
+    if (failure === undefined) throw e;
+    options.onProgress?.({
+      kind: "message",
+      level: "warning",
+      text: `the install-tree database of ${storeRoot} was not updated: ${(e as Error).message}`,
+    });
+  }
+  if (failure !== undefined) throw failure;
   return result;
+}
+
+/** A dependency of the spec failed to install, so the spec was not moved into place. */
+class DependencyFailed extends InstallError {}
+
+/** Where a spec stands in the install, and what waits on it. */
+interface Listed {
+  /** The spec's 1-based index in progress events, taken when its first event is sent. */
+  nextIndex: () => number;
+  total: number;
+  /** Resolves once every dependency's prefix is in place; rejects when one failed. */
+  dependencies: () => Promise<unknown>;
+  /** Installs `<root>/bin/sbang` (once per install); resolves with its path. */
+  sbang: () => Promise<string>;
+  result: InstallResult;
+}
+
+/** Installs (or skips) one spec of the install order, reporting progress. */
+async function installListed(
+  mirror: Mirror,
+  spec: ConcreteSpec,
+  layout: InstallLayout,
+  options: InstallOptions,
+  { nextIndex, total, dependencies, sbang, result }: Listed,
+): Promise<void> {
+  const name = shortSpec(spec.node);
+  const prefix = layout.prefixOf(spec.node);
+  let index: number | undefined;
+  const event = () =>
+    ({ kind: "spec", action: "install", spec: name, index: index ??= nextIndex(), total }) as const;
+  // Recorded, and so placed, only after its dependencies.
+  const afterDependencies = async () => {
+    try {
+      await dependencies();
+    } catch (e) {
+      const detail = e instanceof InstallError
+        ? `its dependency ${e.spec} was not installed`
+        : `a dependency was not installed: ${(e as Error).message}`;
+      throw new DependencyFailed(name, detail, { cause: e });
+    }
+  };
+  try {
+    if (await exists(prefix)) {
+      await afterDependencies();
+      result.skipped.set(spec.node.hash, prefix);
+      options.onProgress?.({ ...event(), state: "skipped" });
+      return;
+    }
+    options.onProgress?.({ ...event(), state: "start" });
+    const started = performance.now();
+    const entry = await mirror.getEntry(spec);
+    if (!entry) throw new NotFoundError(`${name} in ${mirror.url}`);
+    if (options.checkSignature ?? true) {
+      await checkSignature(entry, options.trustedKeys ?? [], name);
+    }
+    const bytes = await installOne(mirror, entry, spec, prefix, layout, {
+      ...options,
+      beforeRename: afterDependencies,
+      sbang,
+    });
+    result.installed.set(spec.node.hash, prefix);
+    options.onProgress?.({
+      ...event(),
+      state: "done",
+      bytes,
+      seconds: (performance.now() - started) / 1000,
+      source: entry.mirror ?? mirror.url,
+    });
+  } catch (e) {
+    const error = e instanceof NotFoundError || e instanceof InstallError
+      ? e
+      : new InstallError(name, (e as Error).message, { cause: e });
+    options.onProgress?.({ ...event(), state: "failed", error });
+    throw error;
+  }
+}
+
+/**
+ * DAG hashes of the direct link/run dependencies of `order[i]` that come before it in `order`
+ * (externals are not in it; an edge back along a cycle in a hostile spec is not waited on).
+ */
+function earlierDependencies(
+  order: readonly ConcreteSpec[],
+  position: ReadonlyMap<string, number>,
+  i: number,
+): string[] {
+  return edgesOf(order[i].node, ["link", "run"])
+    .filter((edge) => (position.get(edge.hash) ?? i) < i)
+    .map((edge) => edge.hash);
 }
 
 /** Specs plus their link/run closure, externals dropped, dependencies before dependents. */
@@ -203,7 +337,11 @@ async function installOne(
   spec: ConcreteSpec,
   prefix: string,
   layout: InstallLayout,
-  { onProgress, maxExpansion }: InstallOptions,
+  { onProgress, maxExpansion, threads, beforeRename, sbang }: InstallOptions & {
+    beforeRename: () => Promise<void>;
+    /** Installs `<root>/bin/sbang` (once per install); resolves with its path. */
+    sbang: () => Promise<string>;
+  },
 ): Promise<number> {
   await Deno.mkdir(dirname(prefix), { recursive: true });
   const staging = `${prefix}.spackle-${crypto.randomUUID().slice(0, 8)}`;
@@ -220,7 +358,11 @@ async function installOne(
         onProgress?.(e);
       }, entry.tarball.size))
       .pipeThrough(guard.compressed)
-      .pipeThrough(gunzipStream())
+      .pipeThrough(
+        !threads || (entry.tarball.size ?? Infinity) < WORKER_GUNZIP_MIN_BYTES
+          ? gunzipStream()
+          : workerGunzipStream({ threads }),
+      )
       .pipeThrough(guard.expanded);
     const extracted = await extractPackageTarball(tarball, staging, { source: entry.source })
       .catch(async (e) => {
@@ -246,9 +388,8 @@ async function installOne(
       }
       throw e;
     }
-    const sbang = `${layout.unpaddedRoot}/bin/sbang`;
-    await installSbang(layout.unpaddedRoot);
-    await filterShebangsInPrefix(staging, sbang);
+    await filterShebangsInPrefix(staging, await sbang());
+    await beforeRename();
     await Deno.rename(staging, prefix);
     return bytes;
   } catch (e) {

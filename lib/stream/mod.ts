@@ -29,3 +29,4 @@ export {
   parallelGzipStream,
   setCompressionThreads,
 } from "./parallel_gzip.ts";
+export { type WorkerGunzipOptions, workerGunzipStream } from "./worker_gunzip.ts";

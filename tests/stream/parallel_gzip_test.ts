@@ -8,6 +8,7 @@ import {
 } from "../../lib/stream/parallel_gzip.ts";
 import { sha256Hex } from "../../lib/stream/digest.ts";
 import { seededRandom } from "../_support/random.ts";
+import { runDenoScript } from "../_support/script.ts";
 import { withTempDir } from "../_support/temp.ts";
 
 /** Text-like bytes that compress about 3:1, so blocks do real matching work. */
@@ -113,18 +114,7 @@ Deno.test("parallel gzip: a cancelled stream leaves no worker keeping the proces
     await reader.cancel("stop");
     console.log("cancelled after", sent, "MiB");
   `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(script));
-  await writer.close();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const out = await child.output();
-  clearTimeout(timer);
+  const out = await runDenoScript(script);
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
   assert.match(new TextDecoder().decode(out.stdout), /cancelled after \d+ MiB/);
 });
