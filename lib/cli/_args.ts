@@ -14,6 +14,13 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** Parses a whole number of at least 0 (commander option parser). */
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number");
+  return n;
+}
+
 /**
  * Parses a path option as an absolute path (resolved against the cwd), so nothing relative is
  * ever written into an install or a configuration file.

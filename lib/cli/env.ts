@@ -87,6 +87,8 @@ export interface InstallEnvOptions {
   trustKey?: string[];
   trustCacheKeys?: boolean;
   maxExpansion?: number;
+  jobs?: number;
+  threads?: number;
   json?: boolean;
 }
 
@@ -118,6 +120,8 @@ export async function installEnvironmentCommand(
     checkSignature: opts.checkSignature && configured.some((c) => c.resolved.signed),
     trustedKeys,
     maxExpansion: opts.maxExpansion,
+    jobs: opts.jobs,
+    threads: opts.threads,
     onProgress: render.onProgress,
   });
   render.done();

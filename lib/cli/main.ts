@@ -30,12 +30,13 @@ import {
   collectPaths,
   directoryPath,
   imageTag,
+  nonNegativeInt,
   positiveInt,
   SPEC_SYNTAX,
   toJson,
 } from "./_args.ts";
 import { reportError } from "./_errors.ts";
-import { network, warn } from "./_network.ts";
+import { network, NO_CACHE_VARIABLE, warn } from "./_network.ts";
 import { copyCommand } from "./copy.ts";
 import {
   cacheKeys,
@@ -255,6 +256,13 @@ export function buildProgram(render: ProgressRenderer): Command {
       collectPaths,
     )
     .option("--trust-cache-keys", "trust the keys the build caches themselves publish")
+    .option("-j, --jobs <n>", "specs installed concurrently (default 4)", positiveInt)
+    .option(
+      "--threads <n>",
+      "gunzip large tarballs on N worker threads (default 0: in the main thread, faster when " +
+        "the machine has no idle core)",
+      nonNegativeInt,
+    )
     .option(
       "--max-expansion <n>",
       "refuse a tarball that unpacks to more than N times its compressed size (default 50, " +
@@ -302,6 +310,8 @@ export function buildProgram(render: ProgressRenderer): Command {
         checkSignature: opts.checkSignature && configured.some((c) => c.resolved.signed),
         trustedKeys,
         maxExpansion: opts.maxExpansion,
+        jobs: opts.jobs,
+        threads: opts.threads,
         onProgress: render.onProgress,
       });
       render.done();
