@@ -133,6 +133,23 @@ export class IndexBuilder {
     return true;
   }
 
+  /**
+   * Adds the entry at `rank` (a manifest key or tag) with root `hash` from what is known without
+   * reading it: the current index's `records` (entries marked in the build cache), else the nodes
+   * of specs this process pushed itself. Returns false when neither knows it: read it.
+   */
+  addKnown(
+    rank: string,
+    hash: string,
+    records: ReadonlyMap<string, IndexRecord> | undefined,
+    pushed: { roots: { has(hash: string): boolean }; nodes: ReadonlyMap<string, SpecNode> },
+  ): boolean {
+    if (records?.get(hash)?.inBuildcache && this.addFrom(rank, hash, (h) => records.get(h)?.node)) {
+      return true;
+    }
+    return pushed.roots.has(hash) && this.addFrom(rank, hash, (h) => pushed.nodes.get(h));
+  }
+
   /** The index.json text of the specs added (see {@link buildIndex}). */
   text(): string {
     const ranked = [...this.#roots].sort(([, a], [, b]) => a < b ? -1 : a > b ? 1 : 0);

@@ -12,6 +12,8 @@ import {
   openEnvironment,
   type Shell,
 } from "../env/mod.ts";
+import type { ConfiguredMirror } from "../config/open.ts";
+import type { InstallOptions } from "../install/install.ts";
 import { MirrorChain } from "../mirror/chain.ts";
 import type { Mirror } from "../mirror/types.ts";
 import { UrlMirror } from "../mirror/url.ts";
@@ -108,21 +110,10 @@ export async function installEnvironmentCommand(
     open: network(render),
   });
   const chain = new MirrorChain(configured.map((c) => c.mirror), { onSkip: skipWarner(render) });
-  const trustedKeys = [
-    ...await loadTrustedKeys(opts.trustKey ?? []),
-    ...(opts.trustCacheKeys ? await cacheKeys(chain.mirrors) : []),
-  ];
   const result = await installEnvironment(env, chain, {
-    root: opts.root,
-    paddedLength: opts.paddedLength,
+    ...await installOptions(opts, configured, render),
     skipMissing: opts.skipMissing,
     view: opts.view,
-    checkSignature: opts.checkSignature && configured.some((c) => c.resolved.signed),
-    trustedKeys,
-    maxExpansion: opts.maxExpansion,
-    jobs: opts.jobs,
-    threads: opts.threads,
-    onProgress: render.onProgress,
   });
   render.done();
   const n = result.installed.size;
@@ -157,6 +148,32 @@ export function skipWarner(render: ProgressRenderer): (mirror: Mirror, error: Er
 }
 
 /** The keys every URL cache of `mirrors` publishes (OCI caches publish none). */
+/**
+ * The install options the `install` flags give, for caches `configured`: signatures are checked
+ * unless --no-check-signature or every cache is configured `signed: false` (as Spack; in a chain,
+ * every spec is checked as soon as one cache asks for signatures).
+ */
+export async function installOptions(
+  opts: InstallEnvOptions,
+  configured: readonly ConfiguredMirror[],
+  render: ProgressRenderer,
+): Promise<Omit<InstallOptions, "root"> & { root?: string }> {
+  return {
+    root: opts.root,
+    paddedLength: opts.paddedLength,
+    checkSignature: opts.checkSignature && configured.some((c) => c.resolved.signed),
+    trustedKeys: [
+      ...await loadTrustedKeys(opts.trustKey ?? []),
+      ...(opts.trustCacheKeys ? await cacheKeys(configured.map((c) => c.mirror)) : []),
+    ],
+    maxExpansion: opts.maxExpansion,
+    jobs: opts.jobs,
+    threads: opts.threads,
+    onProgress: render.onProgress,
+  };
+}
+
+/** The keys the URL-layout caches among `mirrors` publish (chains included). */
 export async function cacheKeys(mirrors: readonly Mirror[]): Promise<TrustedKey[]> {
   const keys: TrustedKey[] = [];
   for (const m of mirrors) {

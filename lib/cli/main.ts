@@ -22,7 +22,7 @@ import { isOciUrl } from "../registry/reference.ts";
 import { UrlMirror } from "../mirror/url.ts";
 import { MirrorChain } from "../mirror/chain.ts";
 import type { ConfiguredMirror } from "../config/open.ts";
-import { loadSigningKey, loadTrustedKeys, type Signer, trustCacheKeys } from "../signing/mod.ts";
+import { loadSigningKey, type Signer, trustCacheKeys } from "../signing/mod.ts";
 import { pushSpecs } from "../push/push.ts";
 import { selectSpecs } from "../spec/select.ts";
 import { openStore } from "../store/mod.ts";
@@ -39,10 +39,10 @@ import { reportError } from "./_errors.ts";
 import { network, NO_CACHE_VARIABLE, warn } from "./_network.ts";
 import { copyCommand } from "./copy.ts";
 import {
-  cacheKeys,
   envCommand,
   environmentRoots,
   installEnvironmentCommand,
+  installOptions,
   skipWarner,
 } from "./env.ts";
 import { listCommand } from "./list.ts";
@@ -298,21 +298,9 @@ export function buildProgram(render: ProgressRenderer): Command {
         ? configured[0].mirror
         : new MirrorChain(configured.map((c) => c.mirror), { onSkip: skipWarner(render) });
       const specs = selectSpecs(await mirror.listSpecs(), positional, mirror.url);
-      const trustedKeys = [
-        ...await loadTrustedKeys(opts.trustKey ?? []),
-        ...(opts.trustCacheKeys ? await cacheKeys(configured.map((c) => c.mirror)) : []),
-      ];
       const result = await installSpecs(mirror, specs, {
+        ...await installOptions(opts, configured, render),
         root: opts.root,
-        paddedLength: opts.paddedLength,
-        // A mirror configured `signed: false` is not checked, as in Spack; in a chain, every
-        // spec is checked as soon as one of the caches asks for signatures.
-        checkSignature: opts.checkSignature && configured.some((c) => c.resolved.signed),
-        trustedKeys,
-        maxExpansion: opts.maxExpansion,
-        jobs: opts.jobs,
-        threads: opts.threads,
-        onProgress: render.onProgress,
       });
       render.done();
       if (opts.json) return console.log(toJson(result));

@@ -591,12 +591,8 @@ export class OciMirror implements Mirror {
     const builder = new IndexBuilder();
     const unread: string[] = [];
     for (const tag of (await this.#repo.listTags()).filter(isSpecTag).sort()) {
-      const hash = hashFromSpecTag(tag);
-      const indexed = records?.get(hash)?.inBuildcache === true &&
-        builder.addFrom(tag, hash, (h) => records.get(h)?.node);
-      const pushed = !indexed && this.#pushed.has(hash) &&
-        builder.addFrom(tag, hash, (h) => this.#pushedNodes.get(h));
-      if (!indexed && !pushed) unread.push(tag);
+      const pushed = { roots: this.#pushed, nodes: this.#pushedNodes };
+      if (!builder.addKnown(tag, hashFromSpecTag(tag), records, pushed)) unread.push(tag);
     }
     await this.#readImages(unread, jobs, (image, i) => {
       builder.add(unread[i], image.spec.node, image.spec.nodes.values());

@@ -491,12 +491,8 @@ export class UrlMirror implements Mirror {
     const builder = new IndexBuilder();
     const unread: string[] = [];
     for (const key of await this.#listManifestKeys()) {
-      const hash = hashFromManifestKey(key);
-      const indexed = records?.get(hash)?.inBuildcache === true &&
-        builder.addFrom(key, hash, (h) => records.get(h)?.node);
-      const pushed = !indexed && this.#pushedRoots.has(hash) &&
-        builder.addFrom(key, hash, (h) => this.#pushedNodes.get(h));
-      if (!indexed && !pushed) unread.push(key);
+      const pushed = { roots: this.#pushedRoots, nodes: this.#pushedNodes };
+      if (!builder.addKnown(key, hashFromManifestKey(key), records, pushed)) unread.push(key);
     }
     // Each entry's DAG goes into the builder's node table as soon as it is read, then is dropped.
     await this.#readEntries(unread, jobs, (entry, i) => {
