@@ -388,8 +388,11 @@ async function installOne(
       }
       throw e;
     }
-    await filterShebangsInPrefix(staging, await sbang());
+    await filterShebangsInPrefix(staging, `${layout.unpaddedRoot}/bin/sbang`);
     await beforeRename();
+    // Only once this spec is sure to land (its dependencies are in place): a failed install
+    // leaves nothing in the root.
+    await sbang();
     await Deno.rename(staging, prefix);
     return bytes;
   } catch (e) {

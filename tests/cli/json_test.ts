@@ -85,7 +85,7 @@ Deno.test("--json: install, copy, update-index, keys list|trust, image compose, 
       "hello",
     ) as Record<string, unknown>;
     assert.match(String(image.digest), /^sha256:[0-9a-f]{64}$/);
-    assert.equal(image.layers, 2);
+    assert.equal(image.layers, 3, "two spec layers and the sbang layer");
     assert.match(String(image.reference), /images:hello$/);
     assert.equal(typeof image.size, "number");
 
