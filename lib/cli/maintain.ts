@@ -14,7 +14,6 @@ import { openCacheStore } from "../maintain/store.ts";
 import { pruneCache, readKeepList } from "../maintain/prune.ts";
 import { pruneOciCache } from "../maintain/prune_oci.ts";
 import { OciMirror } from "../mirror/oci.ts";
-import { FsStore } from "../storage/fs.ts";
 import { loadSigningKey, loadTrustedKeys, trustCacheKeys } from "../signing/mod.ts";
 import { selectSpecs } from "../spec/select.ts";
 import type { ConcreteSpec } from "../spec/spec.ts";
@@ -214,11 +213,6 @@ export function maintainCommands(render: ProgressRenderer): Command[] {
         return;
       }
       const store = await openCacheStore(mirrorUrl);
-      if (!(store instanceof FsStore)) {
-        throw new UsageError(
-          `${store.url}: prune works on directory and OCI build caches (S3: not yet)`,
-        );
-      }
       const result = await pruneCache(store, { graceMs: opts.grace, keep, dryRun: opts.dryRun });
       if (opts.json) console.log(JSON.stringify(result, null, 2));
       const verb = opts.dryRun ? "Would remove" : "Removed";

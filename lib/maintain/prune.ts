@@ -1,16 +1,15 @@
 /**
- * `pruneCache`: removes what no manifest of a directory build cache refers to, as Spack's
+ * `pruneCache`: removes what no manifest of a URL-layout build cache (directory, S3) refers to, as Spack's
  * `buildcache prune` does (build cache format reference §1.14): blobs no manifest names, spec
  * manifests whose blobs are gone, and with a keep-list the spec manifests of other hashes.
  *
  * @module
  */
-import { join } from "node:path";
 import { blobKey, SPEC_MANIFEST_DIR, SPEC_MANIFEST_SUFFIX } from "../buildcache/layout.ts";
 import { parseManifest } from "../buildcache/manifest.ts";
-import { FormatError } from "../errors.ts";
+import { FormatError, UsageError } from "../errors.ts";
 import { UrlMirror } from "../mirror/url.ts";
-import type { FsStore } from "../storage/fs.ts";
+import type { ObjectStore } from "../storage/types.ts";
 import { readAll } from "../stream/io.ts";
 
 const MANIFESTS = "v3/manifests";
@@ -48,11 +47,13 @@ export interface PruneResult {
 }
 
 /**
- * Prunes the directory build cache `store` (layout v3): first the spec manifests not in
+ * Prunes the URL-layout build cache `store` (layout v3; a directory or an S3 bucket: any store
+ * that can delete and tell an object's age): first the spec manifests not in
  * `keep` and those whose blobs are missing, then (after rebuilding the index when a manifest
  * went) every blob under `blobs/` that no manifest under `v3/manifests/` (spec, index, key)
  * names and that is older than the grace period. Legacy `build_cache/` files are left alone.
  *
+ * @throws {UsageError} when `store` cannot delete objects or tell their age (HTTP).
  * @throws {FormatError} when a manifest cannot be read: nothing is removed, since the blobs it
  *   names are unknown.
  * @example
@@ -63,7 +64,15 @@ export interface PruneResult {
  * console.log(`${preview.orphans.length} blobs, ${preview.bytes} bytes would go`);
  * ```
  */
-export async function pruneCache(store: FsStore, options: PruneOptions = {}): Promise<PruneResult> {
+export async function pruneCache(
+  store: ObjectStore,
+  options: PruneOptions = {},
+): Promise<PruneResult> {
+  if (!store.delete || !store.stat) {
+    throw new UsageError(`${store.url}: this build cache cannot be pruned (no delete or stat)`);
+  }
+  const remove = store.delete.bind(store);
+  const stat = store.stat.bind(store);
   const cutoff = (options.now ?? new Date()).getTime() - (options.graceMs ?? 3_600_000);
   let manifests = await readManifests(store);
   const unlisted: string[] = [];
@@ -78,7 +87,7 @@ export async function pruneCache(store: FsStore, options: PruneOptions = {}): Pr
   if (options.dryRun) {
     for (const key of removed) manifests.delete(key);
   } else if (removed.length) {
-    for (const key of removed) await store.delete(key);
+    for (const key of removed) await remove(key);
     indexed = await new UrlMirror(store).updateIndex();
     manifests = await readManifests(store);
   }
@@ -88,8 +97,9 @@ export async function pruneCache(store: FsStore, options: PruneOptions = {}): Pr
   let recent = 0;
   for await (const key of store.list(BLOBS)) {
     if (referenced.has(key)) continue;
-    const info = await Deno.stat(join(store.root, key));
-    if ((info.mtime?.getTime() ?? Infinity) > cutoff) {
+    const info = await stat(key);
+    if (!info) continue; // removed meanwhile
+    if ((info.modified?.getTime() ?? Infinity) > cutoff) {
       recent++;
       continue;
     }
@@ -97,7 +107,7 @@ export async function pruneCache(store: FsStore, options: PruneOptions = {}): Pr
     bytes += info.size;
   }
   orphans.sort();
-  if (!options.dryRun) { for (const key of orphans) await store.delete(key); }
+  if (!options.dryRun) { for (const key of orphans) await remove(key); }
   return { unlisted: unlisted.sort(), broken: broken.sort(), orphans, bytes, recent, indexed };
 }
 
@@ -129,7 +139,7 @@ export async function readKeepList(path: string): Promise<Set<string>> {
 }
 
 /** Every manifest under `v3/manifests/` and the blob keys it names. */
-async function readManifests(store: FsStore): Promise<Map<string, string[]>> {
+async function readManifests(store: ObjectStore): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for await (const key of store.list(MANIFESTS)) {
     if (!key.endsWith(".json")) continue;
@@ -147,7 +157,7 @@ function manifestHash(key: string): string {
   return key.slice(0, -SPEC_MANIFEST_SUFFIX.length).split("-").at(-1)!;
 }
 
-async function everyExists(store: FsStore, keys: readonly string[]): Promise<boolean> {
+async function everyExists(store: ObjectStore, keys: readonly string[]): Promise<boolean> {
   for (const key of keys) if (!await store.exists(key)) return false;
   return true;
 }

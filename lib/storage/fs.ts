@@ -158,6 +158,17 @@ export class FsStore implements ObjectStore {
     }
   }
 
+  /** See {@link ObjectStore.stat}. */
+  async stat(key: string): Promise<{ size: number; modified?: Date } | undefined> {
+    try {
+      const info = await Deno.stat(this.#path(key));
+      return { size: info.size, modified: info.mtime ?? undefined };
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw e;
+    }
+  }
+
   /** See {@link ObjectStore.delete}: the file goes, emptied parent directories stay. */
   async delete(key: string): Promise<void> {
     try {

@@ -279,11 +279,21 @@ export class S3Store implements ObjectStore {
    *   credentials may not read the bucket.
    */
   async exists(key: string): Promise<boolean> {
+    return (await this.stat(key)) !== undefined;
+  }
+
+  /** See {@link ObjectStore.stat} (HEAD: `Content-Length`, `Last-Modified`). */
+  async stat(key: string): Promise<{ size: number; modified?: Date } | undefined> {
     const label = { method: "HEAD", where: this.#where(key) };
     const res = await this.#send(label, await this.#objectUrl(key));
     if (res.status === 200 || res.status === 404) {
       await res.body?.cancel();
-      return res.status === 200;
+      if (res.status === 404) return undefined;
+      const modified = res.headers.get("last-modified");
+      return {
+        size: Number(res.headers.get("content-length") ?? 0),
+        modified: modified ? new Date(modified) : undefined,
+      };
     }
     throw await this.#failure(label, res);
   }

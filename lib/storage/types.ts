@@ -47,4 +47,9 @@ export interface ObjectStore {
   putIfVersion?(key: string, bytes: Uint8Array, version: string | undefined): Promise<boolean>;
   /** Removes the object `key`; a missing key is no error. Absent on read-only stores. */
   delete?(key: string): Promise<void>;
+  /**
+   * Size in bytes and last modification time of object `key`, or `undefined` when there is no
+   * such key (for `prune`'s grace period). Absent where the store cannot tell.
+   */
+  stat?(key: string): Promise<{ size: number; modified?: Date } | undefined>;
 }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { installSpecs } from "../../lib/install/install.ts";
+import { pruneCache } from "../../lib/maintain/prune.ts";
 import { openMirror } from "../../lib/mirror/open.ts";
 import { FsStore } from "../../lib/storage/fs.ts";
 import { S3Store } from "../../lib/storage/s3.ts";
@@ -111,6 +113,46 @@ Deno.test("ObjectStore.delete on S3: the object goes; deleting a missing key is 
     await store.delete("blobs/x");
     assert.equal(await store.exists("blobs/x"), false);
     await store.delete("blobs/x");
+  } finally {
+    await s3.stop();
+  }
+});
+
+Deno.test("prune on S3: a keep-list and orphans, dry run first; the kept spec still installs", async () => {
+  const s3 = await startS3(["bucket"]);
+  try {
+    const options = { endpointUrl: s3.endpoint, env: {}, ...S3RVER_KEYS };
+    const store = new S3Store("s3://bucket/cache", options);
+    const fixture = new FsStore(join(SPACK12, "fs-unsigned"));
+    for (const prefix of ["v3", "blobs"]) {
+      for await (const key of fixture.list(prefix)) await store.put(key, (await fixture.get(key))!);
+    }
+    const orphan = "blobs/sha256/00/" + "0".repeat(64);
+    await store.put(orphan, streamOf("left behind"));
+    // S3 sets the time itself: a grace period of zero makes everything old enough.
+    const keep = new Set([HARNESS.libdep]);
+    const dry = await pruneCache(store, {
+      keep,
+      graceMs: 0,
+      dryRun: true,
+      now: new Date(Date.now() + 5000),
+    });
+    assert.equal(dry.unlisted.length, 1);
+    assert.ok(dry.orphans.includes(orphan));
+    assert.ok(await store.exists(orphan), "a dry run removes nothing");
+    const real = await pruneCache(store, { keep, graceMs: 0, now: new Date(Date.now() + 5000) });
+    assert.deepEqual(real.unlisted, dry.unlisted);
+    assert.equal(real.indexed, 1);
+    assert.equal(await store.exists(orphan), false);
+    const mirror = await openMirror("s3://bucket/cache", { s3: options });
+    const specs = await mirror.listSpecs();
+    assert.deepEqual(specs.map((s) => s.node.name), ["harness-libdep"]);
+    const root = await Deno.makeTempDir({ prefix: "spackle-prune-s3-" });
+    try {
+      await installSpecs(mirror, specs, { root, checkSignature: false });
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
   } finally {
     await s3.stop();
   }
