@@ -195,6 +195,8 @@ try {
   console.log(`\npeak RSS of a Spackle install process (${runs} runs of ${fixed(treeMb)} MB):`);
   console.log(`  VmHWM reported by the child: ${spread(selfRss)}`);
   if (gnuRss.length) console.log(`  GNU time maximum resident:  ${spread(gnuRss)}`);
+  // An existing, empty cache: a missing one is an error.
+  await Deno.mkdir(join(work, "empty-cache"), { recursive: true });
   const baseline = await installChild(join(work, "empty-cache"), join(work, "empty-root"), false);
   console.log(`  same child, empty cache:     ${fixed(baseline.self / 1024)} MiB (Deno baseline)`);
 
