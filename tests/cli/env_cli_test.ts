@@ -10,30 +10,7 @@ import { expectedHelloOutput, harnessPrefixes } from "../_support/harness.ts";
 import { assertNothingInstalled, MANIFEST, snapshot } from "../_support/hostile_cache.ts";
 import { spackle, spackleWithEnv } from "../_support/cli.ts";
 import { withTempDir } from "../_support/temp.ts";
-
-/**
- * The fixture environment in `<dir>/env` with its mirror `../fs-unsigned` beside it: `cache`
- * (a directory) when given, else the fixture cache itself.
- */
-async function fixtureEnv(dir: string, cache = join(SPACK12, "fs-unsigned")): Promise<string> {
-  const envDir = join(dir, "env");
-  await Deno.mkdir(envDir);
-  for (const f of ["spack.yaml", "spack.lock"]) {
-    await Deno.copyFile(join(SPACK12, "env", f), join(envDir, f));
-  }
-  await Deno.symlink(cache, join(dir, "fs-unsigned"));
-  return envDir;
-}
-
-/** Runs `script` in `sh` with nothing of this process's environment but a minimal PATH. */
-async function cleanSh(script: string): Promise<string> {
-  const out = await new Deno.Command("env", {
-    args: ["-i", "PATH=/usr/bin:/bin", "sh", "-c", script],
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  assert.ok(out.success, `sh failed: ${new TextDecoder().decode(out.stderr)}\n${stdout}`);
-  return stdout;
-}
+import { cleanSh, fixtureEnv } from "../_support/env_fixture.ts";
 
 Deno.test("install --env: the fixture environment installs from its own mirror, its view runs hello, activation puts it on PATH", async () => {
   await withTempDir(async (dir) => {

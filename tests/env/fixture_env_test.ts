@@ -12,19 +12,9 @@ import { relativePrefix } from "../../lib/store/mod.ts";
 import { SPACK12 } from "../_support/fixtures.ts";
 import { expectedHelloOutput, harnessPrefixes } from "../_support/harness.ts";
 import { withTempDir } from "../_support/temp.ts";
+import { cleanSh, fixtureEnv } from "../_support/env_fixture.ts";
 
 const FIXTURE_ENV = join(SPACK12, "env");
-
-/** The fixture environment in `<dir>/env`, its mirror `../fs-unsigned` beside it. */
-async function fixtureEnv(dir: string): Promise<string> {
-  const envDir = join(dir, "env");
-  await Deno.mkdir(envDir);
-  for (const f of ["spack.yaml", "spack.lock"]) {
-    await Deno.copyFile(join(FIXTURE_ENV, f), join(envDir, f));
-  }
-  await Deno.symlink(join(SPACK12, "fs-unsigned"), join(dir, "fs-unsigned"));
-  return envDir;
-}
 
 /** `find . -printf '%y %p -> %l'` of `dir` as the fixture records it (no arrow for non-links). */
 async function listing(dir: string): Promise<string[]> {
@@ -35,15 +25,6 @@ async function listing(dir: string): Promise<string[]> {
   assert.ok(out.success);
   return new TextDecoder().decode(out.stdout).trimEnd().split("\n")
     .map((l) => l.replace(/ -> $/, "")).sort();
-}
-
-async function sh(script: string): Promise<string> {
-  const out = await new Deno.Command("env", {
-    args: ["-i", "PATH=/usr/bin:/bin", "sh", "-c", script],
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  assert.ok(out.success, `sh failed: ${new TextDecoder().decode(out.stderr)}\n${stdout}`);
-  return stdout;
 }
 
 Deno.test("the fixture environment installs, its view matches Spack's path for path, and activation runs hello", async () => {
@@ -76,7 +57,7 @@ Deno.test("the fixture environment installs, its view matches Spack's path for p
 
     // The program runs through the view, relocated to the store.
     const { H, D } = harnessPrefixes(store);
-    assert.equal(await sh(`${view}/bin/hello`), expectedHelloOutput(H, D));
+    assert.equal(await cleanSh(`${view}/bin/hello`), expectedHelloOutput(H, D));
 
     // Activation: Spack's output for this view, byte for byte (the external glibc's /usr
     // directories only where this machine has them).
@@ -93,7 +74,7 @@ Deno.test("the fixture environment installs, its view matches Spack's path for p
     // Sourced in a clean shell, `hello` is found on PATH; deactivation restores PATH.
     const script = join(dir, "activate.sh");
     await Deno.writeTextFile(script, code);
-    assert.equal(await sh(`. ${script} && hello`), expectedHelloOutput(H, D));
+    assert.equal(await cleanSh(`. ${script} && hello`), expectedHelloOutput(H, D));
     const undo = join(dir, "deactivate.sh");
     await Deno.writeTextFile(
       undo,
@@ -103,7 +84,7 @@ Deno.test("the fixture environment installs, its view matches Spack's path for p
         roots,
         shell: "sh",
         env: Object.fromEntries(
-          (await sh(`. ${script} && env`)).trimEnd().split("\n").map((l) => {
+          (await cleanSh(`. ${script} && env`)).trimEnd().split("\n").map((l) => {
             const at = l.indexOf("=");
             return [l.slice(0, at), l.slice(at + 1)];
           }),
@@ -111,7 +92,7 @@ Deno.test("the fixture environment installs, its view matches Spack's path for p
       }),
     );
     assert.equal(
-      await sh(
+      await cleanSh(
         `. ${script} && . ${undo} && echo "$PATH|\${SPACK_ENV-unset}|\${CMAKE_PREFIX_PATH-unset}"`,
       ),
       "/usr/bin:/bin|unset|unset\n",
