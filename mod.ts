@@ -93,3 +93,51 @@ export {
 } from "./lib/signing/mod.ts";
 export { RegistryAuthError, RegistryError } from "./lib/registry/errors.ts";
 export { StorageRequestError } from "./lib/storage/http.ts";
+
+// Types the front door signatures mention, so its documentation is complete on its own; the
+// functions and classes that go with them live in the sub-path modules.
+export type {
+  AccessPair,
+  ConfigScope,
+  EnvSource,
+  MirrorConnection,
+  MirrorDescriptor,
+  S3Settings,
+} from "./lib/config/mod.ts";
+export type {
+  EnvironmentView,
+  IncludedEnvironment,
+  InstallTreeConfig,
+  LockedEnvironment,
+  LockedRoot,
+  Lockfile,
+} from "./lib/env/mod.ts";
+export type { ComposedPlatform, ImagePlatform } from "./lib/image/mod.ts";
+export type { OciMirrorOptions, UpdateIndexOptions, UrlMirrorOptions } from "./lib/mirror/mod.ts";
+export type {
+  CredentialProvider,
+  Credentials,
+  ImageReference,
+  OciMirrorLocation,
+  RegistryClientOptions,
+} from "./lib/registry/mod.ts";
+export type { SignatureProblem } from "./lib/signing/mod.ts";
+export type { DepType, SpecArch, SpecEdge, SpecHolder } from "./lib/spec/mod.ts";
+export type {
+  HttpAuthorization,
+  HttpStoreOptions,
+  ObjectStore,
+  RemoteStoreOptions,
+  S3StoreOptions,
+  VersionedObject,
+} from "./lib/storage/mod.ts";
+export type { InstallDatabase, InstallRecord } from "./lib/store/mod.ts";
+export type {
+  PlanViewOptions,
+  ResolvedPath,
+  ViewLink,
+  ViewLinkType,
+  ViewSelection,
+  ViewTree,
+  ViewTreeEntry,
+} from "./lib/view/mod.ts";
