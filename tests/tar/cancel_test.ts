@@ -12,6 +12,7 @@ import { openMirror } from "../../lib/mirror/open.ts";
 import type { Mirror } from "../../lib/mirror/types.ts";
 import { selectSpecs } from "../../lib/spec/select.ts";
 import { gunzipStream, gzipStream } from "../../lib/stream/gzip.ts";
+import { parallelGzipStream } from "../../lib/stream/parallel_gzip.ts";
 import { readAll, streamOf } from "../../lib/stream/io.ts";
 import { spackle } from "../_support/cli.ts";
 import {
@@ -271,25 +272,30 @@ Deno.test("a connection cut in the middle of the tarball leaves no prefix, no st
   });
 });
 
-Deno.test("gunzipStream: a consumer may stop at any point of a multi-member stream", async () => {
-  const part = new Uint8Array(3 * MB);
-  for (let i = 0; i < part.length; i += 65536) crypto.getRandomValues(part.subarray(i, i + 65536));
-  const one = await readAll(streamOf(part).pipeThrough(gzipStream(1)));
-  const two = new Uint8Array([...one, ...one]);
-  assert.equal((await readAll(streamOf(two).pipeThrough(gunzipStream()))).length, 2 * part.length);
+/**
+ * Feeds `data` in `chunk`-byte pieces through a fresh `stage()`, reads at least `stopAt` output
+ * bytes for each stop, then cancels: the cancel reason must reach the source, and nothing may
+ * reject or throw unhandled meanwhile.
+ */
+async function assertStopsCleanly(
+  stage: () => TransformStream<Uint8Array, Uint8Array>,
+  data: Uint8Array,
+  chunk: number,
+  stops: readonly number[],
+): Promise<void> {
   const seen = await stray(async () => {
-    for (const stopAt of [0, 1, 64 * 1024, MB, 3 * MB, 5 * MB]) {
+    for (const stopAt of stops) {
       let sourceCancelled: unknown;
       const source = new ReadableStream<Uint8Array>({
         start(controller) {
-          for (let i = 0; i < two.length; i += 8192) controller.enqueue(two.slice(i, i + 8192));
+          for (let i = 0; i < data.length; i += chunk) controller.enqueue(data.slice(i, i + chunk));
           controller.close();
         },
         cancel(reason) {
           sourceCancelled = reason;
         },
       });
-      const reader = source.pipeThrough(gunzipStream()).getReader();
+      const reader = source.pipeThrough(stage()).getReader();
       for (let got = 0; got <= stopAt;) {
         const { done, value } = await reader.read();
         if (done) break;
@@ -302,6 +308,21 @@ Deno.test("gunzipStream: a consumer may stop at any point of a multi-member stre
     }
   });
   assert.deepEqual(seen, []);
+}
+
+/** `size` bytes of noise (incompressible, so output flows steadily). */
+function noise(size: number): Uint8Array {
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+  return data;
+}
+
+Deno.test("gunzipStream: a consumer may stop at any point of a multi-member stream", async () => {
+  const part = noise(3 * MB);
+  const one = await readAll(streamOf(part).pipeThrough(gzipStream(1)));
+  const two = new Uint8Array([...one, ...one]);
+  assert.equal((await readAll(streamOf(two).pipeThrough(gunzipStream()))).length, 2 * part.length);
+  await assertStopsCleanly(gunzipStream, two, 8192, [0, 1, 64 * 1024, MB, 3 * MB, 5 * MB]);
 });
 
 Deno.test("gunzipStream: a failing source errors the output with its reason; corrupt input with zlib's", async () => {
@@ -322,32 +343,12 @@ Deno.test("gunzipStream: a failing source errors the output with its reason; cor
   );
 });
 
-Deno.test("gzipStream: a consumer may stop reading compressed output part-way", async () => {
-  const data = new Uint8Array(4 * MB);
-  for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
-  const seen = await stray(async () => {
-    for (const stopAt of [0, 64 * 1024, 2 * MB]) {
-      let sourceCancelled: unknown;
-      const source = new ReadableStream<Uint8Array>({
-        start(controller) {
-          for (let i = 0; i < data.length; i += 65536) controller.enqueue(data.slice(i, i + 65536));
-          controller.close();
-        },
-        cancel(reason) {
-          sourceCancelled = reason;
-        },
-      });
-      const reader = source.pipeThrough(gzipStream()).getReader();
-      for (let got = 0; got <= stopAt;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        got += value.length;
-      }
-      const reason = new Error(`stop at ${stopAt}`);
-      await reader.cancel(reason);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.equal(sourceCancelled, reason, "the cancel reaches the source");
-    }
-  });
-  assert.deepEqual(seen, []);
+Deno.test("gzipStream and parallelGzipStream: a consumer may stop reading compressed output part-way", async () => {
+  const data = noise(4 * MB);
+  await assertStopsCleanly(() => gzipStream(), data, 65536, [0, 64 * 1024, 2 * MB]);
+  await assertStopsCleanly(() => parallelGzipStream({ threads: 2 }), data, 65536, [
+    0,
+    64 * 1024,
+    2 * MB,
+  ]);
 });
