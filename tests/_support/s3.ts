@@ -46,6 +46,20 @@ function enableDes(): void {
 /** The key pair s3rver's built-in account accepts. */
 export const S3RVER_KEYS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
 
+/**
+ * The environment a `spackle` process needs to reach `s3` as a user's AWS variables give it (no
+ * secret on a command line), with Spack's user configuration scope switched off.
+ */
+export function s3ProcessEnv(s3: TestS3): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: S3RVER_KEYS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_KEYS.secretAccessKey,
+    AWS_ENDPOINT_URL: s3.endpoint,
+    AWS_REGION: "us-east-1",
+    SPACK_DISABLE_LOCAL_CONFIG: "1",
+  };
+}
+
 /** A running s3rver. */
 export interface TestS3 {
   /** `http://127.0.0.1:PORT`, for `endpointUrl`. */

@@ -40,28 +40,24 @@ Deno.test("--json: install, copy, update-index, keys list|trust, image compose, 
     }]);
 
     const root = join(work, "root");
-    const installed = await json(
-      "install",
-      cache,
-      "sample-hello",
-      "--root",
-      root,
-      "--no-check-signature",
-    ) as { installed: Record<string, string>; skipped: Record<string, string> };
+    type Installed = { installed: Record<string, string>; skipped: Record<string, string> };
+    const install = async () =>
+      await json(
+        "install",
+        cache,
+        "sample-hello",
+        "--root",
+        root,
+        "--no-check-signature",
+      ) as Installed;
+    const installed = await install();
     const hashes = Object.keys(installed.installed).sort();
     assert.equal(hashes.length, 2);
     for (const [hash, prefix] of Object.entries(installed.installed)) {
       assert.ok(prefix.startsWith(`${root}/`) && prefix.endsWith(hash), prefix);
     }
     assert.deepEqual(installed.skipped, {});
-    const again = await json(
-      "install",
-      cache,
-      "sample-hello",
-      "--root",
-      root,
-      "--no-check-signature",
-    ) as { installed: Record<string, string>; skipped: Record<string, string> };
+    const again = await install();
     assert.deepEqual(again, { installed: {}, skipped: installed.installed });
 
     const copy = join(work, "copy");

@@ -11,20 +11,13 @@ import { sha256Hex } from "../../lib/stream/digest.ts";
 import { spackleWithEnv } from "../_support/cli.ts";
 import { HARNESS, SPACK12, V2_MIRRORS } from "../_support/fixtures.ts";
 import { startRegistry } from "../_support/registry.ts";
-import { S3RVER_KEYS, startS3 } from "../_support/s3.ts";
+import { s3ProcessEnv, S3RVER_KEYS, startS3 } from "../_support/s3.ts";
 import { withTempDir } from "../_support/temp.ts";
 
 Deno.test("check and download work on a directory, S3, a registry and an OCI layout", async () => {
   const registry = await startRegistry();
   const s3 = await startS3(["bucket"]);
-  // S3 credentials and endpoint as the AWS variables give them; no secret on a command line.
-  const env = {
-    AWS_ACCESS_KEY_ID: S3RVER_KEYS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: S3RVER_KEYS.secretAccessKey,
-    AWS_ENDPOINT_URL: s3.endpoint,
-    AWS_REGION: "us-east-1",
-    SPACK_DISABLE_LOCAL_CONFIG: "1",
-  };
+  const env = s3ProcessEnv(s3);
   const run = (...args: string[]) => spackleWithEnv(env, ...args);
   try {
     await withTempDir(async (work) => {
@@ -71,13 +64,7 @@ Deno.test("check and download work on a directory, S3, a registry and an OCI lay
 
 Deno.test("migrate works on an S3 cache: a legacy v2 mirror in a bucket becomes layout v3", async () => {
   const s3 = await startS3(["bucket"]);
-  const env = {
-    AWS_ACCESS_KEY_ID: S3RVER_KEYS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: S3RVER_KEYS.secretAccessKey,
-    AWS_ENDPOINT_URL: s3.endpoint,
-    AWS_REGION: "us-east-1",
-    SPACK_DISABLE_LOCAL_CONFIG: "1",
-  };
+  const env = s3ProcessEnv(s3);
   try {
     const v2 = new FsStore(join(V2_MIRRORS, "unsigned"));
     const bucket = new S3Store("s3://bucket/v2", {

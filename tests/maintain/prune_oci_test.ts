@@ -31,16 +31,9 @@ Deno.test("prune on an OCI layout: dry run, then exactly those images and blobs 
     await Deno.writeTextFile(keep, `${HARNESS.libdep} harness-libdep\n`);
     const before = await blobs(layout);
 
-    const dry = await spackle(
-      "prune",
-      `oci-layout:${layout}`,
-      "--keeplist",
-      keep,
-      "--grace",
-      "0",
-      "--dry-run",
-      "--json",
-    );
+    const prune = (...extra: string[]) =>
+      spackle("prune", `oci-layout:${layout}`, "--keeplist", keep, "--grace", "0", ...extra);
+    const dry = await prune("--dry-run", "--json");
     assert.equal(dry.code, 0, dry.stderr);
     const plan = JSON.parse(dry.stdout);
     assert.deepEqual(plan.unlisted, [HELLO_TAG]);
@@ -50,15 +43,7 @@ Deno.test("prune on an OCI layout: dry run, then exactly those images and blobs 
     assert.equal(plan.orphans.length, 6);
     assert.deepEqual(await blobs(layout), before, "a dry run removes nothing");
 
-    const run = await spackle(
-      "prune",
-      `oci-layout:${layout}`,
-      "--keeplist",
-      keep,
-      "--grace",
-      "0",
-      "--json",
-    );
+    const run = await prune("--json");
     assert.equal(run.code, 0, run.stderr);
     const done = JSON.parse(run.stdout);
     assert.deepEqual(done.unlisted, plan.unlisted);
