@@ -22,6 +22,7 @@ import { UrlMirror } from "../mirror/url.ts";
 import { OciMirror } from "../mirror/oci.ts";
 import { isSpecTag, specTag } from "../mirror/_oci_image.ts";
 import { copyImage } from "../oci/copy_image.ts";
+import { copyBlob } from "../oci/_blob_copy.ts";
 import { spoolTarball } from "./_spool.ts";
 import { copyEntryVerbatim, copyKeys } from "./_verbatim.ts";
 
@@ -190,10 +191,17 @@ export async function copySpecs(
         if (verbatim && entry.layout === 3) {
           await copyEntryVerbatim(from as UrlMirror, to as UrlMirror, entry, tarball);
         } else if (ociVerbatim) {
-          // The image by digest: config, manifest, base-image layers and all (its spec layer
-          // was checked while spooling).
+          // The image by digest: config, manifest, base-image layers and all. Its spec layer was
+          // checked while spooling, so it goes from the spooled file (or is mounted within one
+          // registry) rather than being downloaded again.
+          const source = (from as OciMirror).repository;
+          const target = (to as OciMirror).repository;
+          await copyBlob(target, entry.tarball.digest, tarball.size, {
+            open: async () => (await Deno.open(tarball.path)).readable,
+            repository: source,
+          });
           const tag = specTag(spec.node);
-          await copyImage((from as OciMirror).repository, tag, (to as OciMirror).repository, tag);
+          await copyImage(source, tag, target, tag);
         } else {
           await to.pushSpec(entry.spec, tarball);
           if (entry.signedText) signed++;

@@ -57,7 +57,7 @@ export interface Store {
    */
   prefixOf(node: SpecNode): string;
   /**
-   * The one installed spec matching `selector`: `name`, `name@version` or `/hashprefix`
+   * The one installed spec matching `selector`, a spec in Spack's syntax (`zlib`, `zlib@1.3:`, `/hash`)
    * (`selectSpecs` of `lib/spec/select.ts`).
    *
    * @throws {UsageError} when the selector matches several specs (they are listed).
