@@ -6,7 +6,7 @@
  * Source: Spack build cache format reference §5.1 (`lib/spack/spack/schema/mirrors.py`).
  */
 import { MirrorConfigError } from "./errors.ts";
-import { type PathContext, urlOrPathToUrl } from "./_paths.ts";
+import { type PathContext, urlOrPathToUrl } from "./paths.ts";
 import { splitKey, typeName } from "./_yaml.ts";
 
 /** Keys of a connection: allowed at the top of a mirror and in its `fetch`/`push` blocks. */

@@ -3,7 +3,7 @@
  * environment's `spack.yaml`), checked against Spack 1.2's schema.
  */
 import { MirrorConfigError } from "./errors.ts";
-import type { PathContext } from "./_paths.ts";
+import type { PathContext } from "./paths.ts";
 import { checkMirrorsSection } from "./_schema.ts";
 import { mirrorsSectionPath, plainValue, splitKey, typeName, type YamlFile } from "./_yaml.ts";
 import type { ConfigScope } from "./types.ts";

@@ -9,10 +9,10 @@
  */
 import { dirname, join } from "node:path";
 import { isOciUrl } from "../registry/reference.ts";
-import { definedOnly } from "./_defined.ts";
-import { envLookup } from "./_env.ts";
+import { definedOnly } from "./defined.ts";
+import { envLookup } from "./env_lookup.ts";
 import { mergeScopes, stripKeyModes } from "./_merge.ts";
-import { expandHome, type PathContext, urlOrPathToUrl } from "./_paths.ts";
+import { expandHome, type PathContext, urlOrPathToUrl } from "./paths.ts";
 import { mirrorsSection, type ScopeSection } from "./_section.ts";
 import { readYaml, splitKey } from "./_yaml.ts";
 import type {

@@ -9,9 +9,9 @@
  */
 import type { CredentialProvider, Credentials } from "../registry/credentials.ts";
 import { isOciUrl, parseOciMirrorUrl } from "../registry/reference.ts";
-import { definedOnly } from "./_defined.ts";
-import { type EnvLookup, envLookup } from "./_env.ts";
-import { isMirrorUrl } from "./_paths.ts";
+import { definedOnly } from "./defined.ts";
+import { type EnvLookup, envLookup } from "./env_lookup.ts";
+import { isMirrorUrl } from "./paths.ts";
 import { MirrorCredentialsError, MirrorError } from "./errors.ts";
 import type {
   AccessPair,

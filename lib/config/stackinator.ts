@@ -11,8 +11,8 @@
 import { Buffer } from "node:buffer";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
-import { type EnvLookup, envLookup } from "./_env.ts";
-import { expandEnvVars } from "./_paths.ts";
+import { type EnvLookup, envLookup } from "./env_lookup.ts";
+import { expandEnvVars } from "./paths.ts";
 import { type PlainValue, renderBlock } from "./_splice.ts";
 import {
   checkStackinatorCache,

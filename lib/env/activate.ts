@@ -17,11 +17,11 @@
  * @module
  */
 import { isAbsolute, join, normalize } from "node:path";
-import { envLookup } from "../config/_env.ts";
+import { envLookup } from "../config/env_lookup.ts";
 import type { EnvSource } from "../config/types.ts";
 import { UsageError } from "../errors.ts";
 import { type ConcreteSpec, isExternal, type SpecNode } from "../spec/spec.ts";
-import { topoNodes } from "../view/_topo.ts";
+import { topoNodes } from "../spec/topo.ts";
 import { formatProjection, projectionFor } from "../view/projection.ts";
 import { DEFAULT_VIEW_NAME } from "./environment.ts";
 import { isSystemPath, PREFIX_INSPECTIONS } from "./prefix_inspections.ts";

@@ -7,9 +7,9 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { parseDocument } from "yaml";
-import { definedOnly } from "../config/_defined.ts";
-import { envLookup } from "../config/_env.ts";
-import { expandPath } from "../config/_paths.ts";
+import { definedOnly } from "../config/defined.ts";
+import { envLookup } from "../config/env_lookup.ts";
+import { expandPath } from "../config/paths.ts";
 import { loadMirrorsConfig } from "../config/load.ts";
 import type { EnvSource, MirrorsConfig } from "../config/types.ts";
 import type { ViewLink, ViewLinkType, ViewSelection } from "../view/view.ts";

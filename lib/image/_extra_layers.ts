@@ -2,7 +2,7 @@
 // with long shebangs run through, and a view of the packages. Both are made in memory from tar
 // members with fixed owner, group and mtime (0), so the same inputs give the same digest.
 
-import { SBANG_SCRIPT } from "../relocate/_sbang_script.ts";
+import { SBANG_SCRIPT } from "../relocate/sbang_script.ts";
 import type { LayerMember } from "../oci/image/tarball.ts";
 import type { ImageLayer } from "../oci/image/types.ts";
 import { sha256Hex } from "../stream/digest.ts";

@@ -16,7 +16,7 @@ import { basename, dirname } from "node:path";
 import { RelocationError } from "../errors.ts";
 import { bytesEqual, concatBytes } from "./_bytes.ts";
 import { readUpTo, writeFully } from "./_file_io.ts";
-import { SBANG_SCRIPT } from "./_sbang_script.ts";
+import { SBANG_SCRIPT } from "./sbang_script.ts";
 import { walkRegularFiles } from "./_walk.ts";
 
 /** Shebang length limit Spack assumes on Linux, newline included (kernels before 5.1). */

@@ -23,7 +23,7 @@ import {
 } from "../spec/spec.ts";
 import { exists } from "../stream/io.ts";
 import { MergePlan } from "./_merge.ts";
-import { topoNodes } from "./_topo.ts";
+import { topoNodes } from "../spec/topo.ts";
 import { ViewConflictError, ViewError } from "./errors.ts";
 import { formatProjection, projectionFor } from "./projection.ts";
 import { diskTree, type ViewTree } from "./tree.ts";

@@ -1,5 +1,5 @@
 /** Topological order of the nodes of several DAGs, as Spack's `traverse_nodes(order="topo")`. */
-import { type ConcreteSpec, type DepType, edgesOf, type SpecNode } from "../spec/spec.ts";
+import { type ConcreteSpec, type DepType, edgesOf, type SpecNode } from "./spec.ts";
 
 /**
  * The roots and every node reachable from them over `types` edges, each DAG hash once, every

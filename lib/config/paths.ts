@@ -9,7 +9,7 @@
 import { tmpdir, userInfo } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { OCI_LAYOUT_SCHEME } from "../oci/open.ts";
-import type { EnvLookup } from "./_env.ts";
+import type { EnvLookup } from "./env_lookup.ts";
 
 /** URL schemes Spack takes as URLs; anything else is a path. */
 const URL_SCHEMES = new Set([
